@@ -1,0 +1,50 @@
+# tls-session-tags: top-level entry points. See README.md.
+#
+#   make demo           the main job (see README)
+#   make check          every test suite; ends with "N passed, N failed"
+#   make bench          benchmarks (figures, not tests)
+#
+# Kernel workflow: kernel-tree, kernel-export, kunit, checkpatch.
+
+.PHONY: all demo check bench kernel-tree kernel-export kunit checkpatch \
+	agent agent-check deps clean
+
+all: check
+
+demo:
+	@scripts/demo.sh
+
+check:
+	@scripts/check.sh
+
+kernel-tree:
+	@scripts/kernel-tree.sh
+
+kernel-export:
+	@scripts/kernel-export.sh
+
+kunit:
+	@scripts/kunit.sh
+
+checkpatch:
+	@scripts/checkpatch.sh
+
+agent:
+	@scripts/deps.sh agent
+	@$(MAKE) -C agent
+
+agent-check:
+	@scripts/check.sh agent
+
+bench:
+	@scripts/deps.sh kernel bench agent
+	@test -d build/linux/.git || scripts/kernel-tree.sh
+	@$(MAKE) -s -C bench/tagset run
+	@if [ -f agent/Makefile ]; then $(MAKE) -s -C agent bench; fi
+
+deps:
+	@scripts/deps.sh kernel kunit checkpatch bench agent
+
+clean:
+	rm -rf build/kunit build/bench build/logs
+	@if [ -f agent/Makefile ]; then $(MAKE) -C agent clean; fi

@@ -1,0 +1,48 @@
+#!/bin/bash
+# Run every test suite, each with its output in build/logs/SUITE.log, and
+# end with one line "N passed, N failed" totalling them. Exits non-zero
+# when anything failed. Usage: check.sh [SUITE...]; default: all of them.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+mkdir -p build/logs
+
+all_suites=(checkpatch kunit agent)
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=("${all_suites[@]}")
+
+run_suite() {
+	case "$1" in
+	checkpatch)	scripts/checkpatch.sh ;;
+	kunit)		scripts/kunit.sh ;;
+	agent)		scripts/deps.sh agent && make -C agent check ;;
+	*)		echo "check: unknown suite '$1'"; return 2 ;;
+	esac
+}
+
+total_p=0 total_f=0 report=()
+for s in "${suites[@]}"; do
+	echo "=== $s"
+	start=$(date +%s)
+	run_suite "$s" 2>&1 | tee "build/logs/$s.log"
+	rc=${PIPESTATUS[0]}
+	secs=$(( $(date +%s) - start ))
+	line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "build/logs/$s.log" | tail -n 1)
+	p=$(sed -nE 's/^([A-Za-z]+: )?([0-9]+) passed.*/\2/p' <<<"$line")
+	f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		# The suite broke before it could count: that is a failure
+		f=1
+	fi
+	total_p=$((total_p + p))
+	total_f=$((total_f + f))
+	report+=("$(printf '%-12s %4d passed %4d failed %5ds' "$s" "$p" "$f" "$secs")")
+done
+
+echo "=== summary"
+printf '%s\n' "${report[@]}"
+echo "$total_p passed, $total_f failed"
+[ "$total_f" = 0 ]
