@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Wildcard patterns, names and times of the tags.d format.
+ */
+#define _GNU_SOURCE
+#include <string.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "tp_internal.h"
+
+size_t tp_pattern_wildcards(const char *pattern)
+{
+	size_t n = 0;
+
+	for (; *pattern; pattern++)
+		if (*pattern == '*' || *pattern == '?')
+			n++;
+	return n;
+}
+
+/*
+ * Matches @text against @pattern, where '*' stands for any run of bytes
+ * (including none) and '?' for exactly one byte; every other byte stands
+ * for itself. The walk is iterative: on a mismatch it only ever returns
+ * to the most recent '*', which is enough because a later star can
+ * absorb anything an earlier one could. Cost is O(len(pattern) *
+ * len(text)) at worst, never exponential.
+ */
+bool tp_pattern_match(const char *pattern, const char *text)
+{
+	const char *p = pattern, *t = text;
+	const char *star_p = NULL, *star_t = NULL;
+
+	while (*t) {
+		if (*p == '*') {
+			/* Collapse runs of stars; remember where to resume. */
+			while (*p == '*')
+				p++;
+			if (!*p)
+				return true;
+			star_p = p;
+			star_t = t;
+		} else if (*p && (*p == '?' || *p == *t)) {
+			p++;
+			t++;
+		} else if (star_p) {
+			/* Let the last star absorb one more byte and retry. */
+			p = star_p;
+			t = ++star_t;
+		} else {
+			return false;
+		}
+	}
+	while (*p == '*')
+		p++;
+	return *p == '\0';
+}
+
+bool tp_name_valid(const char *name)
+{
+	size_t len = 0;
+
+	for (const char *c = name; *c; c++, len++) {
+		if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+		      (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
+			return false;
+	}
+	return len >= 1 && len <= TP_NAME_MAX;
+}
+
+static bool take_digits(const char **s, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		char c = (*s)[i];
+
+		if (c < '0' || c > '9')
+			return false;
+		v = v * 10 + (c - '0');
+	}
+	*s += n;
+	*out = v;
+	return true;
+}
+
+static bool take_char(const char **s, char c)
+{
+	if (**s != c)
+		return false;
+	(*s)++;
+	return true;
+}
+
+bool tp_parse_time(const char *text, time_t *out)
+{
+	const char *s = text;
+	int year, mon, day, hour, min, sec;
+	struct tm tm = { 0 }, back;
+	time_t t;
+
+	if (!take_digits(&s, 4, &year) || !take_char(&s, '-') ||
+	    !take_digits(&s, 2, &mon) || !take_char(&s, '-') ||
+	    !take_digits(&s, 2, &day) || !take_char(&s, ' ') ||
+	    !take_digits(&s, 2, &hour) || !take_char(&s, ':') ||
+	    !take_digits(&s, 2, &min) || !take_char(&s, ':') ||
+	    !take_digits(&s, 2, &sec) || *s != '\0')
+		return false;
+	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 ||
+	    min > 59 || sec > 59)
+		return false;
+
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	/* Reject dates timegm normalised, such as February 30th. */
+	if (!gmtime_r(&t, &back) || back.tm_year != year - 1900 ||
+	    back.tm_mon != mon - 1 || back.tm_mday != day)
+		return false;
+	*out = t;
+	return true;
+}
+
+void tp_format_time(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) ||
+	    strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, size, "@%lld", (long long)t);
+}

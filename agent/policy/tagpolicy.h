@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * tagpolicy: the certificate policy engine of tlstagd.
+ *
+ * Loads tags.d YAML policy files (the format tlshd uses) and evaluates a
+ * peer's X.509 certificate against them, giving the sorted, unique names of
+ * the tags it earns. No netlink, socket or daemon code lives here; the
+ * daemon and the admin commands (--check-config, --explain) both use it.
+ *
+ * A loaded policy is immutable and may be shared by any number of threads
+ * or processes that only evaluate.
+ */
+#ifndef TAGPOLICY_H
+#define TAGPOLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* Longest tag or filter name, as the kernel's HANDSHAKE_SESSION_TAG_MAX_LEN. */
+#define TP_NAME_MAX	255
+/* Most wildcards ('*' or '?') allowed in one pattern. */
+#define TP_MAX_WILDCARDS 16
+
+struct tp_policy;
+
+/* One loading error: where and why. */
+struct tp_error {
+	char		*file;	/* path as given, or "<buffer>" name */
+	unsigned int	line;	/* 1-based; 0 when not tied to a line */
+	char		*msg;	/* human-readable reason */
+};
+
+/* Every error found while loading (loading does not stop at the first). */
+struct tp_diag {
+	struct tp_error	*errors;
+	size_t		count;
+};
+
+void tp_diag_free(struct tp_diag *diag);
+/* Prints "file:line: msg" lines, one per error. */
+void tp_diag_print(const struct tp_diag *diag, FILE *out);
+
+/*
+ * Loads every regular file ending in ".yml" or ".yaml" in @dir, in name
+ * order, into one policy. Filter and tag names are global across files.
+ * Returns 0 and sets *@out on success; on any error returns a negative
+ * errno (-EINVAL for content errors), leaves *@out NULL and fills @diag.
+ * A missing directory is an error; an empty one gives an empty policy.
+ */
+int tp_policy_load_dir(const char *dir, struct tp_policy **out,
+		       struct tp_diag *diag);
+
+/* As above, for one file. */
+int tp_policy_load_file(const char *path, struct tp_policy **out,
+			struct tp_diag *diag);
+
+/* As above, from memory (@name is used in messages). For tests and fuzzing. */
+int tp_policy_load_buffer(const char *name, const char *buf, size_t len,
+			  struct tp_policy **out, struct tp_diag *diag);
+
+void tp_policy_free(struct tp_policy *policy);
+
+size_t tp_policy_tag_count(const struct tp_policy *policy);
+size_t tp_policy_filter_count(const struct tp_policy *policy);
+
+/* Result of an evaluation: sorted (strcmp order), unique tag names. */
+struct tp_tags {
+	char	**names;
+	size_t	count;
+};
+
+void tp_tags_free(struct tp_tags *tags);
+
+/*
+ * Optional explanation: for each tag of the policy, whether it was
+ * assigned and, for each filter it names, whether that filter held
+ * (after negation) and a short description of what was compared.
+ */
+struct tp_explain_filter {
+	char	*filter;	/* filter name as written (without "not ") */
+	bool	negated;
+	bool	held;		/* the filter's result after negation */
+	char	*detail;	/* e.g. "subject CN=alice,O=Example matches CN=*,O=Example" */
+};
+
+struct tp_explain_tag {
+	char				*tag;
+	bool				assigned;
+	struct tp_explain_filter	*filters;
+	size_t				nfilters;
+};
+
+struct tp_explain {
+	struct tp_explain_tag	*tags;
+	size_t			count;
+};
+
+void tp_explain_free(struct tp_explain *explain);
+
+/*
+ * Evaluates the DER-encoded leaf certificate @der (@len bytes) against
+ * @policy. The certificate is parsed once and each derived field computed
+ * at most once. On success returns 0 and fills @tags (and @explain when not
+ * NULL). Returns -EINVAL when the DER does not parse, -ENOMEM on allocation
+ * failure; the outputs are then empty.
+ */
+int tp_evaluate_der(const struct tp_policy *policy, const unsigned char *der,
+		    size_t len, struct tp_tags *tags, struct tp_explain *explain);
+
+#endif /* TAGPOLICY_H */

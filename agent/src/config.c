@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Main configuration: GLib's GKeyFile does the parsing; this file checks
+ * the schema and the values and reports "file:line: reason". GKeyFile does
+ * not keep line numbers, so they are recovered by locating the group and
+ * key in the text afterwards (a lookup, not a second parser).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include <glib.h>
+
+#include "config.h"
+#include "log.h"
+
+struct key_spec {
+	const char	*group;
+	const char	*key;
+};
+
+static const struct key_spec known_keys[] = {
+	{ "global", "log-level" },
+	{ "global", "log-target" },
+	{ "global", "max-in-flight" },
+	{ "global", "handshake-timeout" },
+	{ "global", "tags-dir" },
+	{ "trust", "ca-file" },
+	{ "trust", "crl-file" },
+	{ "server", "certificate" },
+	{ "server", "private-key" },
+	{ "server", "client-certificate" },
+	{ "client", "certificate" },
+	{ "client", "private-key" },
+};
+
+static bool known_group(const char *g)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(known_keys); i++)
+		if (strcmp(known_keys[i].group, g) == 0)
+			return true;
+	return false;
+}
+
+static bool known_key(const char *g, const char *k)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(known_keys); i++)
+		if (strcmp(known_keys[i].group, g) == 0 &&
+		    strcmp(known_keys[i].key, k) == 0)
+			return true;
+	return false;
+}
+
+/* ---- line lookup ---- */
+
+struct text {
+	const char	*buf;
+	size_t		len;
+};
+
+/* Calls @fn for each line (without its newline); stops when fn returns true. */
+static unsigned int find_line_by(const struct text *t,
+				 bool (*fn)(const char *l, size_t n, void *ctx,
+					    const char **grp, size_t *glen),
+				 void *ctx)
+{
+	const char *p = t->buf, *end = t->buf + t->len;
+	const char *grp = NULL;
+	size_t glen = 0;
+	unsigned int line = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		line++;
+		if (fn(p, n, ctx, &grp, &glen))
+			return line;
+		p += n + 1;
+	}
+	return 0;
+}
+
+struct key_locate {
+	const char	*group;
+	const char	*key;	/* NULL: the group header itself */
+};
+
+static void trim(const char **s, size_t *n)
+{
+	while (*n && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' ||
+		      (*s)[*n - 1] == '\r'))
+		(*n)--;
+}
+
+static bool key_line_cb(const char *l, size_t n, void *ctx, const char **grp,
+			size_t *glen)
+{
+	struct key_locate *k = ctx;
+
+	trim(&l, &n);
+	if (n >= 2 && l[0] == '[' && l[n - 1] == ']') {
+		*grp = l + 1;
+		*glen = n - 2;
+		return !k->key && *glen == strlen(k->group) &&
+		       memcmp(*grp, k->group, *glen) == 0;
+	}
+	if (!k->key || !*grp || *glen != strlen(k->group) ||
+	    memcmp(*grp, k->group, *glen) != 0)
+		return false;
+	size_t kl = strlen(k->key);
+	if (n > kl && memcmp(l, k->key, kl) == 0) {
+		const char *r = l + kl;
+		while (r < l + n && (*r == ' ' || *r == '\t'))
+			r++;
+		return r < l + n && (*r == '=' || *r == '[');
+	}
+	return false;
+}
+
+static unsigned int locate(const struct text *t, const char *group,
+			   const char *key)
+{
+	struct key_locate k = { group, key };
+
+	return find_line_by(t, key_line_cb, &k);
+}
+
+struct str_locate {
+	const char	*s;
+	size_t		n;
+};
+
+static bool str_line_cb(const char *l, size_t n, void *ctx, const char **grp,
+			size_t *glen)
+{
+	struct str_locate *k = ctx;
+
+	(void)grp;
+	(void)glen;
+	if (n && l[n - 1] == '\r')
+		n--;
+	return n == k->n && memcmp(l, k->s, n) == 0;
+}
+
+/*
+ * GKeyFile parse errors quote the offending line between “ and ”; find it
+ * in the text to give a line number.
+ */
+static unsigned int locate_parse_error(const struct text *t, const char *msg)
+{
+	const char *open = strstr(msg, "\xe2\x80\x9c");	/* “ */
+	const char *close;
+	struct str_locate k;
+
+	if (!open)
+		return 0;
+	open += 3;
+	close = strstr(open, "\xe2\x80\x9d");			/* ” */
+	if (!close)
+		return 0;
+	k.s = open;
+	k.n = (size_t)(close - open);
+	return find_line_by(t, str_line_cb, &k);
+}
+
+/* ---- values ---- */
+
+void tt_config_defaults(struct tt_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->file = strdup("<built-in>");
+	cfg->log_level = LOG_INFO;
+	cfg->log_target = TT_LOGT_AUTO;
+	cfg->max_in_flight = TT_DEFAULT_MAX_IN_FLIGHT;
+	cfg->timeout_ms = TT_DEFAULT_TIMEOUT_S * 1000;
+	cfg->tags_dir.path = strdup(TT_DEFAULT_TAGS_DIR);
+	cfg->tags_dir_default = true;
+	cfg->trust_system = true;
+	cfg->client_cert_mode = TT_CLIENT_CERT_REQUEST;
+}
+
+static void free_path(struct tt_cfg_path *p)
+{
+	free(p->path);
+	p->path = NULL;
+	p->line = 0;
+}
+
+void tt_config_free(struct tt_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->file);
+	free_path(&cfg->tags_dir);
+	free_path(&cfg->ca_file);
+	free_path(&cfg->crl_file);
+	free_path(&cfg->server_cert);
+	free_path(&cfg->server_key);
+	free_path(&cfg->client_cert);
+	free_path(&cfg->client_key);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+struct parse_ctx {
+	const char	*name;
+	struct text	text;
+	GKeyFile	*kf;
+	struct tt_diag	*diag;
+	char		*basedir;
+	int		errors;
+};
+
+static void perr(struct parse_ctx *c, const char *group, const char *key,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void perr(struct parse_ctx *c, const char *group, const char *key,
+		 const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	tt_diag_add(c->diag, c->name, group ? locate(&c->text, group, key) : 0,
+		    "%s", msg);
+	c->errors++;
+}
+
+/* Returns a newly allocated trimmed value, NULL when absent. */
+static char *get_value(struct parse_ctx *c, const char *group, const char *key)
+{
+	GError *err = NULL;
+	char *v = g_key_file_get_string(c->kf, group, key, &err);
+	char *out;
+
+	if (!v) {
+		if (err && err->code != G_KEY_FILE_ERROR_KEY_NOT_FOUND &&
+		    err->code != G_KEY_FILE_ERROR_GROUP_NOT_FOUND)
+			perr(c, group, key, "[%s] %s: %s", group, key,
+			     err->message);
+		g_clear_error(&err);
+		return NULL;
+	}
+	g_strstrip(v);
+	out = strdup(v);
+	g_free(v);
+	if (out && !*out) {
+		perr(c, group, key, "[%s] %s: empty value", group, key);
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static bool get_uint(struct parse_ctx *c, const char *group, const char *key,
+		     unsigned long min, unsigned long max, unsigned int *out)
+{
+	char *v = get_value(c, group, key), *end;
+	unsigned long n;
+
+	if (!v)
+		return false;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-' || n < min || n > max) {
+		perr(c, group, key, "[%s] %s: \"%s\" is not an integer in %lu..%lu",
+		     group, key, v, min, max);
+		free(v);
+		return false;
+	}
+	free(v);
+	*out = (unsigned int)n;
+	return true;
+}
+
+static void get_path(struct parse_ctx *c, const char *group, const char *key,
+		     struct tt_cfg_path *out)
+{
+	char *v = get_value(c, group, key);
+
+	if (!v)
+		return;
+	free(out->path);
+	out->line = locate(&c->text, group, key);
+	if (v[0] == '/' || !c->basedir) {
+		out->path = v;
+	} else {
+		if (asprintf(&out->path, "%s/%s", c->basedir, v) < 0)
+			out->path = NULL;
+		free(v);
+	}
+}
+
+static void check_schema(struct parse_ctx *c)
+{
+	gsize ngroups = 0;
+	gchar **groups = g_key_file_get_groups(c->kf, &ngroups);
+
+	for (gsize i = 0; i < ngroups; i++) {
+		gsize nkeys = 0;
+		gchar **keys;
+
+		if (!known_group(groups[i])) {
+			perr(c, groups[i], NULL, "unknown section [%s]",
+			     groups[i]);
+			continue;
+		}
+		keys = g_key_file_get_keys(c->kf, groups[i], &nkeys, NULL);
+		for (gsize k = 0; keys && k < nkeys; k++)
+			if (!known_key(groups[i], keys[k]))
+				perr(c, groups[i], keys[k],
+				     "unknown key \"%s\" in section [%s]",
+				     keys[k], groups[i]);
+		g_strfreev(keys);
+	}
+	g_strfreev(groups);
+}
+
+static void check_pair(struct parse_ctx *c, const char *group,
+		       const struct tt_cfg_path *cert,
+		       const struct tt_cfg_path *key)
+{
+	if (cert->path && !key->path)
+		perr(c, group, "certificate",
+		     "[%s] certificate is set but private-key is not", group);
+	else if (!cert->path && key->path)
+		perr(c, group, "private-key",
+		     "[%s] private-key is set but certificate is not", group);
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	const struct tt_diag_entry *x = a, *y = b;
+
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+int tt_config_parse_buffer(const char *name, const char *buf, size_t len,
+			   struct tt_config *cfg, struct tt_diag *diag)
+{
+	struct parse_ctx c = { .name = name, .text = { buf, len },
+			       .diag = diag };
+	size_t first = diag->count;
+	GError *err = NULL;
+	unsigned int u;
+	char *v;
+
+	tt_config_defaults(cfg);
+	free(cfg->file);
+	cfg->file = strdup(name);
+	if (strchr(name, '/')) {
+		c.basedir = strdup(name);
+		if (c.basedir)
+			*strrchr(c.basedir, '/') = '\0';
+		if (c.basedir && !*c.basedir) {
+			free(c.basedir);
+			c.basedir = strdup("/");
+		}
+	}
+
+	if (memchr(buf, '\0', len)) {
+		perr(&c, NULL, NULL, "file contains a NUL byte");
+		goto out;
+	}
+	c.kf = g_key_file_new();
+	if (!g_key_file_load_from_data(c.kf, buf, len, G_KEY_FILE_NONE, &err)) {
+		tt_diag_add(diag, name, locate_parse_error(&c.text, err->message),
+			    "syntax error: %s", err->message);
+		c.errors++;
+		g_clear_error(&err);
+		goto out;
+	}
+
+	check_schema(&c);
+
+	v = get_value(&c, "global", "log-level");
+	if (v) {
+		int l = tt_log_level_from_name(v);
+		if (l < 0)
+			perr(&c, "global", "log-level",
+			     "[global] log-level: \"%s\" is not one of error, warning, notice, info, debug",
+			     v);
+		else
+			cfg->log_level = l;
+		free(v);
+	}
+	v = get_value(&c, "global", "log-target");
+	if (v) {
+		if (strcmp(v, "auto") == 0)
+			cfg->log_target = TT_LOGT_AUTO;
+		else if (strcmp(v, "stderr") == 0)
+			cfg->log_target = TT_LOGT_STDERR;
+		else if (strcmp(v, "syslog") == 0)
+			cfg->log_target = TT_LOGT_SYSLOG;
+		else
+			perr(&c, "global", "log-target",
+			     "[global] log-target: \"%s\" is not one of auto, stderr, syslog",
+			     v);
+		free(v);
+	}
+	if (get_uint(&c, "global", "max-in-flight", 1, 1024, &u))
+		cfg->max_in_flight = u;
+	if (get_uint(&c, "global", "handshake-timeout", 1, 3600, &u))
+		cfg->timeout_ms = u * 1000;
+	if (g_key_file_has_key(c.kf, "global", "tags-dir", NULL)) {
+		struct tt_cfg_path p = { 0 };
+
+		get_path(&c, "global", "tags-dir", &p);
+		if (p.path) {
+			free(cfg->tags_dir.path);
+			cfg->tags_dir = p;
+			cfg->tags_dir_default = false;
+		}
+	}
+
+	v = get_value(&c, "trust", "ca-file");
+	if (v) {
+		if (strcmp(v, "system") == 0) {
+			cfg->trust_system = true;
+		} else {
+			cfg->trust_system = false;
+			get_path(&c, "trust", "ca-file", &cfg->ca_file);
+		}
+		free(v);
+	}
+	get_path(&c, "trust", "crl-file", &cfg->crl_file);
+
+	get_path(&c, "server", "certificate", &cfg->server_cert);
+	get_path(&c, "server", "private-key", &cfg->server_key);
+	check_pair(&c, "server", &cfg->server_cert, &cfg->server_key);
+	v = get_value(&c, "server", "client-certificate");
+	if (v) {
+		if (strcmp(v, "ignore") == 0)
+			cfg->client_cert_mode = TT_CLIENT_CERT_IGNORE;
+		else if (strcmp(v, "request") == 0)
+			cfg->client_cert_mode = TT_CLIENT_CERT_REQUEST;
+		else if (strcmp(v, "require") == 0)
+			cfg->client_cert_mode = TT_CLIENT_CERT_REQUIRE;
+		else
+			perr(&c, "server", "client-certificate",
+			     "[server] client-certificate: \"%s\" is not one of ignore, request, require",
+			     v);
+		free(v);
+	}
+	get_path(&c, "client", "certificate", &cfg->client_cert);
+	get_path(&c, "client", "private-key", &cfg->client_key);
+	check_pair(&c, "client", &cfg->client_cert, &cfg->client_key);
+
+out:
+	/* Report in file order. */
+	if (diag->count > first + 1)
+		qsort(diag->entries + first, diag->count - first,
+		      sizeof(*diag->entries), cmp_line);
+	if (c.kf)
+		g_key_file_free(c.kf);
+	free(c.basedir);
+	if (c.errors) {
+		tt_config_free(cfg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int tt_config_parse_file(const char *path, struct tt_config *cfg,
+			 struct tt_diag *diag)
+{
+	GError *err = NULL;
+	gchar *data = NULL;
+	gsize len = 0;
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (!g_file_get_contents(path, &data, &len, &err)) {
+		tt_diag_add(diag, path, 0, "cannot read: %s", err->message);
+		g_clear_error(&err);
+		return -ENOENT;
+	}
+	ret = tt_config_parse_buffer(path, data, len, cfg, diag);
+	g_free(data);
+	return ret;
+}

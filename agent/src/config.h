@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The main configuration file (GLib key file syntax) and the runtime
+ * state built from it: credentials and the tag policy.
+ */
+#ifndef TT_CONFIG_H
+#define TT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <gnutls/gnutls.h>
+
+#include "diag.h"
+
+#define TT_DEFAULT_CONFIG	"/etc/tlstagd/tlstagd.conf"
+#define TT_DEFAULT_TAGS_DIR	"/etc/tlstagd/tags.d"
+#define TT_DEFAULT_MAX_IN_FLIGHT 16
+#define TT_DEFAULT_TIMEOUT_S	30
+
+enum tt_log_target_cfg {
+	TT_LOGT_AUTO,		/* stderr in the foreground, syslog otherwise */
+	TT_LOGT_STDERR,
+	TT_LOGT_SYSLOG,
+};
+
+enum tt_client_cert_mode {
+	TT_CLIENT_CERT_IGNORE,	/* do not ask the client for a certificate */
+	TT_CLIENT_CERT_REQUEST,	/* ask; a client without one gets no tags */
+	TT_CLIENT_CERT_REQUIRE,	/* ask; a client without one is refused */
+};
+
+/* A path value with the line it came from (for messages). */
+struct tt_cfg_path {
+	char		*path;	/* absolute or resolved against the file's dir */
+	unsigned int	line;
+};
+
+struct tt_config {
+	char			*file;		/* as given; "<built-in>" */
+	int			log_level;	/* LOG_ERR..LOG_DEBUG */
+	enum tt_log_target_cfg	log_target;
+	unsigned int		max_in_flight;
+	unsigned int		timeout_ms;	/* when the kernel sends none */
+	struct tt_cfg_path	tags_dir;
+	bool			tags_dir_default;
+	bool			trust_system;	/* ca-file = system */
+	struct tt_cfg_path	ca_file;
+	struct tt_cfg_path	crl_file;
+	struct tt_cfg_path	server_cert;
+	struct tt_cfg_path	server_key;
+	enum tt_client_cert_mode client_cert_mode;
+	struct tt_cfg_path	client_cert;
+	struct tt_cfg_path	client_key;
+};
+
+/*
+ * Parses and validates a configuration held in memory. @name is used in
+ * messages and to resolve relative paths (against its directory). Touches
+ * no other file. Returns 0, or -EINVAL with every problem in @diag.
+ */
+int tt_config_parse_buffer(const char *name, const char *buf, size_t len,
+			   struct tt_config *cfg, struct tt_diag *diag);
+/* As above, reading @path. */
+int tt_config_parse_file(const char *path, struct tt_config *cfg,
+			 struct tt_diag *diag);
+/* The configuration used when the default file does not exist. */
+void tt_config_defaults(struct tt_config *cfg);
+void tt_config_free(struct tt_config *cfg);
+
+/* Everything a handshake needs from the configuration, built up front. */
+struct tp_policy;
+
+struct tt_runtime {
+	struct tt_config			cfg;
+	struct tp_policy			*policy;
+	gnutls_certificate_credentials_t	server_creds;	/* NULL: none */
+	gnutls_certificate_credentials_t	client_creds;	/* trust (+cert) */
+	unsigned int				ca_count;
+	unsigned int				generation;
+};
+
+/*
+ * Builds a complete runtime from @path (NULL: the default file, which may
+ * be absent). Loads credentials and the tags.d policy. Returns 0 and
+ * *@out, or a negative errno with the reasons in @diag.
+ */
+int tt_runtime_load(const char *path, struct tt_runtime **out,
+		    struct tt_diag *diag);
+void tt_runtime_free(struct tt_runtime *rt);
+/*
+ * SIGHUP: builds a new runtime completely, then swaps it for *@cur and
+ * frees the old one. On any error *@cur is untouched and still in use;
+ * returns the error with reasons in @diag.
+ */
+int tt_runtime_reload(struct tt_runtime **cur, const char *path,
+		      struct tt_diag *diag);
+/*
+ * New credentials holding only the configured trust store (for a client
+ * whose own certificate comes from the kernel keyring).
+ */
+int tt_runtime_trust_creds(const struct tt_config *cfg,
+			   gnutls_certificate_credentials_t *out,
+			   unsigned int *ca_count, char *err, size_t errlen);
+
+/*
+ * Only the configuration and the policy (no credentials): for --explain.
+ * On success the caller frees both with tt_config_free/tp_policy_free.
+ */
+int tt_runtime_load_config_policy(const char *path, struct tt_config *cfg,
+				  struct tp_policy **policy,
+				  struct tt_diag *diag);
+
+#endif

@@ -1,0 +1,673 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * TLS 1.3 handshakes with GnuTLS: client and server hellos, X.509 and PSK,
+ * followed by kTLS installation, remote-auth key creation and tag
+ * evaluation of the verified peer certificate.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "handshake.h"
+#include "ktls.h"
+#include "log.h"
+
+struct hs_ctx {
+	const struct tt_hs_params	*p;
+	const struct tt_hs_env		*env;
+	struct tt_hs_result		*res;
+	bool				server;
+	bool				verify;		/* check the peer cert */
+	bool				require_cert;	/* peer must send one */
+	bool				verify_failed;
+	bool				verified;
+	bool				psk_unknown;
+	int32_t				psk_serial;
+	char				psk_identity[256];
+};
+
+void tt_hs_params_from_accept(const struct tt_accept *a,
+			      struct tt_hs_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->fd = a->sockfd;
+	p->msg_type = a->message_type;
+	p->auth_mode = a->auth_mode;
+	p->timeout_ms = a->timeout_ms;
+	/* An absent peername is NULL here and never reaches a string call. */
+	p->peername = a->has_peername ? a->peername : NULL;
+	p->peerids = a->peerids;
+	p->npeerids = a->npeerids;
+	p->has_cert = a->has_cert;
+	p->cert_serial = a->cert_serial;
+	p->privkey_serial = a->privkey_serial;
+	p->keyring = a->has_keyring ? (int32_t)a->keyring : 0;
+}
+
+static void set_reason(struct tt_hs_result *res, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void set_reason(struct tt_hs_result *res, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+	va_end(ap);
+}
+
+static void gnutls_log_cb(int level, const char *msg)
+{
+	size_t n = strlen(msg);
+
+	(void)level;
+	if (n && msg[n - 1] == '\n')
+		n--;
+	tt_debug("gnutls: %.*s", (int)n, msg);
+}
+
+int tt_tls_global_init(void)
+{
+	int ret = gnutls_global_init();
+
+	if (ret < 0) {
+		tt_err("gnutls_global_init: %s", gnutls_strerror(ret));
+		return -EIO;
+	}
+	gnutls_global_set_log_function(gnutls_log_cb);
+	return 0;
+}
+
+void tt_tls_global_deinit(void)
+{
+	gnutls_global_deinit();
+}
+
+void tt_hs_result_free(struct tt_hs_result *res)
+{
+	tp_tags_free(&res->tags);
+}
+
+/* ---- peer verification ---- */
+
+static void peer_subject(const gnutls_datum_t *der, char *out, size_t len)
+{
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t dn = { NULL, 0 };
+
+	out[0] = '\0';
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return;
+	if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) >= 0 &&
+	    gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
+		snprintf(out, len, "%.*s", (int)dn.size, dn.data);
+		gnutls_free(dn.data);
+	}
+	gnutls_x509_crt_deinit(crt);
+}
+
+/* Returns 0 when the peer's chain is acceptable, -1 otherwise. */
+static int verify_peer(gnutls_session_t session, struct hs_ctx *c)
+{
+	const gnutls_datum_t *certs;
+	gnutls_typed_vdata_st data[2];
+	unsigned int ncerts = 0, status = 0, nd = 0;
+	gnutls_datum_t text;
+	int ret;
+
+	certs = gnutls_certificate_get_peers(session, &ncerts);
+	if (!certs || ncerts == 0) {
+		if (!c->require_cert)
+			return 0;
+		c->verify_failed = true;
+		set_reason(c->res, "peer sent no certificate");
+		return -1;
+	}
+	peer_subject(&certs[0], c->res->peer, sizeof(c->res->peer));
+	if (!c->server && c->p->peername) {
+		data[nd].type = GNUTLS_DT_DNS_HOSTNAME;
+		data[nd].data = (void *)c->p->peername;
+		data[nd].size = 0;
+		nd++;
+	}
+	data[nd].type = GNUTLS_DT_KEY_PURPOSE_OID;
+	data[nd].data = (void *)(c->server ? GNUTLS_KP_TLS_WWW_CLIENT :
+				 GNUTLS_KP_TLS_WWW_SERVER);
+	data[nd].size = 0;
+	nd++;
+
+	ret = gnutls_certificate_verify_peers(session, data, nd, &status);
+	if (ret < 0) {
+		c->verify_failed = true;
+		set_reason(c->res, "certificate verification: %s",
+			   gnutls_strerror(ret));
+		return -1;
+	}
+	if (status) {
+		c->verify_failed = true;
+		if (gnutls_certificate_verification_status_print(status,
+				GNUTLS_CRT_X509, &text, 0) >= 0) {
+			int n = (int)text.size;
+
+			while (n > 0 && (text.data[n - 1] == ' ' ||
+					 text.data[n - 1] == '\0'))
+				n--;
+			set_reason(c->res, "peer certificate rejected: %.*s",
+				   n, text.data);
+			gnutls_free(text.data);
+		} else {
+			set_reason(c->res, "peer certificate rejected");
+		}
+		return -1;
+	}
+	c->verified = true;
+	return 0;
+}
+
+static int verify_cb(gnutls_session_t session)
+{
+	struct hs_ctx *c = gnutls_session_get_ptr(session);
+
+	if (!c->verify)
+		return 0;
+	return verify_peer(session, c) < 0 ? GNUTLS_E_CERTIFICATE_ERROR : 0;
+}
+
+/* ---- credentials ---- */
+
+static int import_pair(gnutls_certificate_credentials_t cred,
+		       const unsigned char *cert, size_t clen,
+		       const unsigned char *key, size_t klen)
+{
+	gnutls_datum_t c = { (unsigned char *)cert, (unsigned int)clen };
+	gnutls_datum_t k = { (unsigned char *)key, (unsigned int)klen };
+	int ret;
+
+	/* Keys may hold DER or PEM: try DER first. */
+	ret = gnutls_certificate_set_x509_key_mem2(cred, &c, &k,
+						   GNUTLS_X509_FMT_DER, NULL, 0);
+	if (ret < 0)
+		ret = gnutls_certificate_set_x509_key_mem2(cred, &c, &k,
+					GNUTLS_X509_FMT_PEM, NULL, 0);
+	return ret;
+}
+
+/* Credentials with the trust store and the certificate from the keyring. */
+static int keyring_x509_creds(struct hs_ctx *c,
+			      gnutls_certificate_credentials_t *out)
+{
+	const struct tt_keyops *k = c->env->keys;
+	unsigned char *cert = NULL, *key = NULL;
+	size_t clen = 0, klen = 0;
+	char why[256];
+	int ret;
+
+	ret = k->read(k->ctx, c->p->cert_serial, &cert, &clen);
+	if (ret < 0) {
+		set_reason(c->res, "cannot read certificate key %d: %s",
+			   c->p->cert_serial, strerror(-ret));
+		return -EACCES;
+	}
+	ret = k->read(k->ctx, c->p->privkey_serial, &key, &klen);
+	if (ret < 0) {
+		set_reason(c->res, "cannot read private key %d: %s",
+			   c->p->privkey_serial, strerror(-ret));
+		free(cert);
+		return -EACCES;
+	}
+	ret = tt_runtime_trust_creds(&c->env->rt->cfg, out, NULL, why,
+				     sizeof(why));
+	if (ret < 0) {
+		set_reason(c->res, "trust store: %s", why);
+	} else {
+		int g = import_pair(*out, cert, clen, key, klen);
+
+		if (g < 0) {
+			set_reason(c->res, "keyring certificate %d / key %d: %s",
+				   c->p->cert_serial, c->p->privkey_serial,
+				   gnutls_strerror(g));
+			gnutls_certificate_free_credentials(*out);
+			*out = NULL;
+			ret = -EACCES;
+		}
+	}
+	explicit_bzero(key, klen);
+	free(key);
+	free(cert);
+	return ret;
+}
+
+static int psk_server_cb(gnutls_session_t session,
+			 const gnutls_datum_t *username, gnutls_datum_t *key)
+{
+	struct hs_ctx *c = gnutls_session_get_ptr(session);
+	const struct tt_keyops *k = c->env->keys;
+	unsigned char *data = NULL;
+	int32_t serial = 0;
+	size_t len = 0;
+	char name[256];
+
+	if (username->size == 0 || username->size >= sizeof(name) ||
+	    memchr(username->data, '\0', username->size))
+		goto unknown;
+	memcpy(name, username->data, username->size);
+	name[username->size] = '\0';
+	snprintf(c->psk_identity, sizeof(c->psk_identity), "%s", name);
+
+	for (unsigned int i = 0; i < c->p->npeerids && !serial; i++) {
+		char *desc = NULL;
+
+		if (k->describe(k->ctx, (int32_t)c->p->peerids[i], &desc) == 0 &&
+		    strcmp(desc, name) == 0)
+			serial = (int32_t)c->p->peerids[i];
+		free(desc);
+	}
+	if (!serial && c->p->keyring) {
+		int32_t s = k->search(k->ctx, c->p->keyring, "psk", name);
+
+		if (s > 0)
+			serial = s;
+	}
+	if (!serial || k->read(k->ctx, serial, &data, &len) < 0 || len == 0)
+		goto unknown;
+	key->data = gnutls_malloc(len);
+	if (!key->data) {
+		explicit_bzero(data, len);
+		free(data);
+		return -1;
+	}
+	memcpy(key->data, data, len);
+	key->size = (unsigned int)len;
+	explicit_bzero(data, len);
+	free(data);
+	c->psk_serial = serial;
+	return 0;
+unknown:
+	c->psk_unknown = true;
+	set_reason(c->res, "unknown PSK identity \"%s\"", c->psk_identity);
+	return -1;
+}
+
+static int psk_client_creds(struct hs_ctx *c, gnutls_psk_client_credentials_t *out)
+{
+	const struct tt_keyops *k = c->env->keys;
+	unsigned char *data = NULL;
+	char *desc = NULL;
+	size_t len = 0;
+	gnutls_datum_t key;
+	int32_t serial;
+	int ret;
+
+	if (c->p->npeerids == 0) {
+		set_reason(c->res, "PSK handshake without a peer identity");
+		return -EINVAL;
+	}
+	serial = (int32_t)c->p->peerids[0];
+	ret = k->describe(k->ctx, serial, &desc);
+	if (ret == 0)
+		ret = k->read(k->ctx, serial, &data, &len);
+	if (ret < 0 || len == 0) {
+		set_reason(c->res, "cannot read PSK key %d: %s", serial,
+			   ret < 0 ? strerror(-ret) : "empty");
+		free(desc);
+		free(data);
+		return -EACCES;
+	}
+	ret = gnutls_psk_allocate_client_credentials(out);
+	if (ret == 0) {
+		key.data = data;
+		key.size = (unsigned int)len;
+		ret = gnutls_psk_set_client_credentials(*out, desc, &key,
+							GNUTLS_PSK_KEY_RAW);
+		if (ret < 0) {
+			gnutls_psk_free_client_credentials(*out);
+			*out = NULL;
+		}
+	}
+	if (ret < 0)
+		set_reason(c->res, "PSK credentials: %s", gnutls_strerror(ret));
+	snprintf(c->psk_identity, sizeof(c->psk_identity), "%s", desc);
+	c->psk_serial = serial;
+	explicit_bzero(data, len);
+	free(data);
+	free(desc);
+	return ret < 0 ? -EIO : 0;
+}
+
+/* ---- the handshake ---- */
+
+static bool is_ip_literal(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, buf) == 1 ||
+	       inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static uint32_t map_error(gnutls_session_t session, int err, struct hs_ctx *c)
+{
+	bool psk = c->p->auth_mode == TT_HS_AUTH_PSK;
+
+	if (c->verify_failed || c->psk_unknown)
+		return EACCES;
+	/*
+	 * GnuTLS 3.7 reports a PSK binder that does not verify (the two
+	 * sides hold different secrets for the identity) as an illegal
+	 * parameter, and sends that alert. In a PSK handshake this is an
+	 * authentication failure.
+	 */
+	if (psk && (err == GNUTLS_E_RECEIVED_ILLEGAL_PARAMETER ||
+		    (err == GNUTLS_E_FATAL_ALERT_RECEIVED &&
+		     gnutls_alert_get(session) == GNUTLS_A_ILLEGAL_PARAMETER)))
+		return EACCES;
+	switch (err) {
+	case GNUTLS_E_TIMEDOUT:
+		return ETIMEDOUT;
+	case GNUTLS_E_CERTIFICATE_ERROR:
+	case GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
+	case GNUTLS_E_NO_CERTIFICATE_FOUND:
+	case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
+	case GNUTLS_E_CERTIFICATE_REQUIRED:
+	case GNUTLS_E_DECRYPTION_FAILED:
+		return EACCES;
+	case GNUTLS_E_FATAL_ALERT_RECEIVED:
+		switch (gnutls_alert_get(session)) {
+		case GNUTLS_A_BAD_CERTIFICATE:
+		case GNUTLS_A_UNSUPPORTED_CERTIFICATE:
+		case GNUTLS_A_CERTIFICATE_REVOKED:
+		case GNUTLS_A_CERTIFICATE_EXPIRED:
+		case GNUTLS_A_CERTIFICATE_UNKNOWN:
+		case GNUTLS_A_UNKNOWN_CA:
+		case GNUTLS_A_ACCESS_DENIED:
+		case GNUTLS_A_DECRYPT_ERROR:
+		case GNUTLS_A_UNKNOWN_PSK_IDENTITY:
+		case GNUTLS_A_CERTIFICATE_REQUIRED:
+			return EACCES;
+		default:
+			return EIO;
+		}
+	default:
+		return EIO;
+	}
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Drives gnutls_handshake to completion on a blocking or non-blocking fd. */
+static int do_handshake(gnutls_session_t s, int fd, uint32_t timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int ret;
+
+	for (;;) {
+		ret = gnutls_handshake(s);
+		if (ret == 0)
+			return 0;
+		if (ret != GNUTLS_E_AGAIN && ret != GNUTLS_E_INTERRUPTED &&
+		    ret != GNUTLS_E_WARNING_ALERT_RECEIVED)
+			return ret;
+		if (ret == GNUTLS_E_AGAIN) {
+			struct pollfd pfd = { .fd = fd };
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0)
+				return GNUTLS_E_TIMEDOUT;
+			pfd.events = gnutls_record_get_direction(s) ? POLLOUT :
+								      POLLIN;
+			if (poll(&pfd, 1, (int)left) == 0)
+				return GNUTLS_E_TIMEDOUT;
+		}
+	}
+}
+
+static void after_handshake(gnutls_session_t s, struct hs_ctx *c)
+{
+	const struct tt_hs_params *p = c->p;
+	const struct tt_hs_env *env = c->env;
+	struct tt_hs_result *res = c->res;
+	const gnutls_datum_t *certs = NULL;
+	unsigned int n = 0;
+	char why[200];
+	int ret;
+
+	if (p->auth_mode != TT_HS_AUTH_PSK && c->verify) {
+		certs = gnutls_certificate_get_peers(s, &n);
+		/* The callback should have run; never trust an unchecked chain. */
+		if (certs && n > 0 && !c->verified && verify_peer(s, c) < 0) {
+			res->status = EACCES;
+			return;
+		}
+		if (!c->verified)
+			certs = NULL;
+	}
+
+	/* Keys first: nothing is published for a session the kernel can't use. */
+	ret = tt_ktls_install(s, p->fd, why, sizeof(why));
+	if (ret == 0) {
+		res->ktls = true;
+	} else if (env->require_ktls) {
+		res->status = EIO;
+		set_reason(res, "kTLS unavailable: %s", why);
+		return;
+	} else {
+		snprintf(res->reason, sizeof(res->reason),
+			 "kTLS unavailable: %s", why);
+		tt_notice("kTLS unavailable: %s (skipped: handshake-only mode)",
+			  why);
+	}
+
+	if (p->auth_mode == TT_HS_AUTH_PSK) {
+		snprintf(res->peer, sizeof(res->peer), "psk:%.200s", c->psk_identity);
+		if (c->psk_serial > 0) {
+			res->remote_auth[0] = (uint32_t)c->psk_serial;
+			res->nremote_auth = 1;
+		}
+		/* PSK sessions carry no certificate and so no tags. */
+		return;
+	}
+	if (!certs || n == 0)
+		return;
+
+	static unsigned int counter;
+	char desc[64];
+	int32_t k;
+
+	res->peer_verified = true;
+	snprintf(desc, sizeof(desc), "tlstagd:peer:%d:%u", (int)getpid(),
+		 ++counter);
+	k = env->keys->add_cert(env->keys->ctx, p->keyring, desc,
+				certs[0].data, certs[0].size);
+	if (k > 0) {
+		res->remote_auth[0] = (uint32_t)k;
+		res->nremote_auth = 1;
+	} else {
+		tt_warn("cannot add the peer certificate to the keyring: %s; remote-auth omitted",
+			strerror(-k));
+	}
+	if (env->evaluate_tags && env->rt->policy) {
+		ret = tp_evaluate_der(env->rt->policy, certs[0].data,
+				      certs[0].size, &res->tags, NULL);
+		if (ret < 0) {
+			tt_warn("tag evaluation failed: %s; no tags",
+				strerror(-ret));
+			memset(&res->tags, 0, sizeof(res->tags));
+		}
+	}
+}
+
+void tt_handshake_run(const struct tt_hs_params *p, const struct tt_hs_env *env,
+		      struct tt_hs_result *res)
+{
+	struct hs_ctx c = { .p = p, .env = env, .res = res };
+	const struct tt_config *cfg = &env->rt->cfg;
+	gnutls_certificate_credentials_t own_x509 = NULL;
+	gnutls_certificate_credentials_t x509 = NULL;
+	gnutls_psk_client_credentials_t psk_cli = NULL;
+	gnutls_psk_server_credentials_t psk_srv = NULL;
+	gnutls_session_t s = NULL;
+	uint32_t timeout = p->timeout_ms ? p->timeout_ms : cfg->timeout_ms;
+	const char *prio_err = NULL;
+	char prio[256];
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	c.server = p->msg_type == TT_HS_MSG_TYPE_SERVERHELLO;
+	if (p->msg_type != TT_HS_MSG_TYPE_CLIENTHELLO && !c.server) {
+		res->status = EINVAL;
+		set_reason(res, "unknown message type %u", p->msg_type);
+		return;
+	}
+	if (p->auth_mode < TT_HS_AUTH_UNAUTH || p->auth_mode > TT_HS_AUTH_X509) {
+		res->status = EINVAL;
+		set_reason(res, "unknown authentication mode %u", p->auth_mode);
+		return;
+	}
+
+	ret = gnutls_init(&s, (c.server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
+			      GNUTLS_NO_TICKETS);
+	if (ret < 0) {
+		res->status = ENOMEM;
+		set_reason(res, "gnutls_init: %s", gnutls_strerror(ret));
+		return;
+	}
+	gnutls_session_set_ptr(s, &c);
+	snprintf(prio, sizeof(prio), "%s%s", TT_PRIORITY_BASE,
+		 p->auth_mode == TT_HS_AUTH_PSK ? TT_PRIORITY_PSK_EXTRA : "");
+	ret = gnutls_priority_set_direct(s, prio, &prio_err);
+	if (ret < 0) {
+		res->status = EIO;
+		set_reason(res, "priority \"%s\": %s", prio_err ? prio_err : "",
+			   gnutls_strerror(ret));
+		goto out;
+	}
+
+	if (p->auth_mode == TT_HS_AUTH_PSK) {
+		if (c.server) {
+			ret = gnutls_psk_allocate_server_credentials(&psk_srv);
+			if (ret < 0) {
+				res->status = ENOMEM;
+				goto out;
+			}
+			gnutls_psk_set_server_credentials_function2(psk_srv,
+								    psk_server_cb);
+			ret = gnutls_credentials_set(s, GNUTLS_CRD_PSK, psk_srv);
+		} else {
+			ret = psk_client_creds(&c, &psk_cli);
+			if (ret < 0) {
+				res->status = (uint32_t)-ret;
+				goto out;
+			}
+			ret = gnutls_credentials_set(s, GNUTLS_CRD_PSK, psk_cli);
+		}
+	} else {
+		if (p->has_cert) {
+			ret = keyring_x509_creds(&c, &own_x509);
+			if (ret < 0) {
+				res->status = (uint32_t)-ret;
+				goto out;
+			}
+			x509 = own_x509;
+		} else {
+			x509 = c.server ? env->rt->server_creds :
+					  env->rt->client_creds;
+		}
+		if (!x509) {
+			res->status = EIO;
+			set_reason(res, "no server certificate configured");
+			goto out;
+		}
+		ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, x509);
+		if (c.server) {
+			if (p->auth_mode == TT_HS_AUTH_X509 &&
+			    cfg->client_cert_mode != TT_CLIENT_CERT_IGNORE) {
+				c.verify = true;
+				c.require_cert = cfg->client_cert_mode ==
+						 TT_CLIENT_CERT_REQUIRE;
+				gnutls_certificate_server_set_request(s,
+					c.require_cert ? GNUTLS_CERT_REQUIRE :
+							 GNUTLS_CERT_REQUEST);
+				/*
+				 * Do not list our CA names: a client then
+				 * presents its certificate whoever issued it,
+				 * and an untrusted one is refused (and logged)
+				 * instead of silently degrading to an
+				 * untagged anonymous session.
+				 */
+				gnutls_certificate_send_x509_rdn_sequence(s, 1);
+			}
+		} else {
+			if (p->peername && !is_ip_literal(p->peername))
+				gnutls_server_name_set(s, GNUTLS_NAME_DNS,
+						       p->peername,
+						       strlen(p->peername));
+			if (p->auth_mode == TT_HS_AUTH_X509) {
+				c.verify = true;
+				c.require_cert = true;
+			}
+		}
+		if (c.verify)
+			gnutls_session_set_verify_function(s, verify_cb);
+	}
+	if (ret < 0) {
+		res->status = EIO;
+		set_reason(res, "gnutls_credentials_set: %s", gnutls_strerror(ret));
+		goto out;
+	}
+
+	gnutls_transport_set_int(s, p->fd);
+	gnutls_handshake_set_timeout(s, timeout);
+	ret = do_handshake(s, p->fd, timeout);
+	if (ret < 0) {
+		res->status = map_error(s, ret, &c);
+		/* Tell the peer why, unless the link itself failed. */
+		if (c.psk_unknown)
+			(void)gnutls_alert_send(s, GNUTLS_AL_FATAL,
+						GNUTLS_A_UNKNOWN_PSK_IDENTITY);
+		else if (ret != GNUTLS_E_FATAL_ALERT_RECEIVED &&
+		    ret != GNUTLS_E_PUSH_ERROR && ret != GNUTLS_E_PULL_ERROR &&
+		    ret != GNUTLS_E_PREMATURE_TERMINATION &&
+		    ret != GNUTLS_E_TIMEDOUT)
+			(void)gnutls_alert_send_appropriate(s, ret);
+		if (!res->reason[0]) {
+			if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED)
+				set_reason(res, "peer sent alert: %s",
+					   gnutls_alert_get_name(gnutls_alert_get(s)));
+			else
+				set_reason(res, "handshake: %s",
+					   gnutls_strerror(ret));
+		}
+		goto out;
+	}
+	after_handshake(s, &c);
+	if (res->status)
+		tp_tags_free(&res->tags);
+
+out:
+	if (res->status) {
+		res->nremote_auth = 0;
+		tp_tags_free(&res->tags);
+	}
+	/* No bye: after kTLS the kernel owns the record layer. */
+	gnutls_deinit(s);
+	if (own_x509)
+		gnutls_certificate_free_credentials(own_x509);
+	if (psk_cli)
+		gnutls_psk_free_client_credentials(psk_cli);
+	if (psk_srv)
+		gnutls_psk_free_server_credentials(psk_srv);
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * One TLS 1.3 handshake over a connected socket, as the kernel asked for
+ * it. Knows nothing about netlink: the daemon feeds it the parameters of
+ * an ACCEPT, the tests feed it a loopback socket.
+ */
+#ifndef TT_HANDSHAKE_H
+#define TT_HANDSHAKE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "keys.h"
+#include "nlcodec.h"
+#include "tagpolicy.h"
+
+/* TLS 1.3 only, and only AEADs the kernel's TLS implementation takes. */
+#define TT_PRIORITY_BASE \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:" \
+	"+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305"
+#define TT_PRIORITY_PSK_EXTRA	":+ECDHE-PSK:+DHE-PSK:+PSK"
+
+struct tt_hs_params {
+	int		fd;
+	uint32_t	msg_type;	/* TT_HS_MSG_TYPE_* */
+	uint32_t	auth_mode;	/* TT_HS_AUTH_* */
+	uint32_t	timeout_ms;	/* 0: the configured default */
+	const char	*peername;	/* NULL when the kernel sent none */
+	const uint32_t	*peerids;
+	unsigned int	npeerids;
+	bool		has_cert;
+	int32_t		cert_serial;
+	int32_t		privkey_serial;
+	int32_t		keyring;	/* 0 when absent */
+};
+
+struct tt_hs_env {
+	const struct tt_runtime	*rt;
+	const struct tt_keyops	*keys;
+	bool			require_ktls;	/* a kTLS failure fails */
+	bool			evaluate_tags;	/* run the policy */
+};
+
+struct tt_hs_result {
+	uint32_t	status;		/* 0 or positive errno */
+	uint32_t	remote_auth[1];
+	unsigned int	nremote_auth;
+	struct tp_tags	tags;
+	bool		ktls;		/* kTLS TX and RX installed */
+	bool		peer_verified;
+	char		peer[256];	/* subject DN or PSK identity */
+	char		reason[256];	/* why status != 0, or a kTLS note */
+};
+
+/* Points @p at the fields of @a (which must outlive @p). */
+void tt_hs_params_from_accept(const struct tt_accept *a,
+			      struct tt_hs_params *p);
+
+/* Runs the handshake. Always fills @res; free it with tt_hs_result_free. */
+void tt_handshake_run(const struct tt_hs_params *p,
+		      const struct tt_hs_env *env, struct tt_hs_result *res);
+void tt_hs_result_free(struct tt_hs_result *res);
+
+/* Library-wide GnuTLS setup (global init, logging hooks). */
+int tt_tls_global_init(void);
+void tt_tls_global_deinit(void);
+
+#endif

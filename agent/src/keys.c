@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <keyutils.h>
+
+#include "keys.h"
+
+static int ku_read(void *ctx, int32_t serial, unsigned char **data,
+		   size_t *len)
+{
+	void *buf = NULL;
+	long n;
+
+	(void)ctx;
+	n = keyctl_read_alloc(serial, &buf);
+	if (n < 0)
+		return -errno;
+	*data = buf;
+	*len = (size_t)n;
+	return 0;
+}
+
+/* keyctl_describe gives "type;uid;gid;perm;description". */
+static int ku_describe(void *ctx, int32_t serial, char **desc)
+{
+	char *raw = NULL, *p;
+	int i;
+
+	(void)ctx;
+	if (keyctl_describe_alloc(serial, &raw) < 0)
+		return -errno;
+	p = raw;
+	for (i = 0; i < 4 && p; i++) {
+		p = strchr(p, ';');
+		if (p)
+			p++;
+	}
+	if (!p) {
+		free(raw);
+		return -EINVAL;
+	}
+	*desc = strdup(p);
+	free(raw);
+	return *desc ? 0 : -ENOMEM;
+}
+
+static int32_t ku_search(void *ctx, int32_t keyring, const char *type,
+			 const char *desc)
+{
+	long n;
+
+	(void)ctx;
+	n = keyctl_search(keyring, type, desc, 0);
+	return n < 0 ? -errno : (int32_t)n;
+}
+
+static int32_t ku_add_cert(void *ctx, int32_t keyring, const char *desc,
+			   const unsigned char *der, size_t len)
+{
+	key_serial_t k;
+
+	(void)ctx;
+	k = add_key("asymmetric", desc, der, len,
+		    keyring ? keyring : KEY_SPEC_SESSION_KEYRING);
+	return k < 0 ? -errno : k;
+}
+
+const struct tt_keyops tt_keyutils_ops = {
+	.read = ku_read,
+	.describe = ku_describe,
+	.search = ku_search,
+	.add_cert = ku_add_cert,
+};

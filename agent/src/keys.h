@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Access to the kernel key retention service, behind a small table of
+ * operations so the handshake code can be exercised without a keyring.
+ */
+#ifndef TT_KEYS_H
+#define TT_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tt_keyops {
+	/* Payload of key @serial; *data is malloc'd. 0 or negative errno. */
+	int (*read)(void *ctx, int32_t serial, unsigned char **data,
+		    size_t *len);
+	/* Description of key @serial; *desc is malloc'd. */
+	int (*describe)(void *ctx, int32_t serial, char **desc);
+	/* Serial of the key of @type named @desc in @keyring, or -errno. */
+	int32_t (*search)(void *ctx, int32_t keyring, const char *type,
+			  const char *desc);
+	/*
+	 * Adds the DER certificate as an "asymmetric" key to @keyring (0: the
+	 * default keyring); returns its serial or -errno.
+	 */
+	int32_t (*add_cert)(void *ctx, int32_t keyring, const char *desc,
+			    const unsigned char *der, size_t len);
+	void *ctx;
+};
+
+/* Operations backed by libkeyutils. */
+extern const struct tt_keyops tt_keyutils_ops;
+
+#endif

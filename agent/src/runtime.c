@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Runtime state: the parsed configuration plus everything built from it
+ * (GnuTLS credentials, the tag policy). Built completely before use so a
+ * reload can swap it in one step or throw it away.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <gnutls/x509.h>
+
+#include "config.h"
+#include "log.h"
+#include "tagpolicy.h"
+
+static int load_trust(const struct tt_config *cfg,
+		      gnutls_certificate_credentials_t cred,
+		      unsigned int *count, struct tt_diag *diag)
+{
+	int ret;
+
+	if (cfg->trust_system) {
+		ret = gnutls_certificate_set_x509_system_trust(cred);
+		if (ret < 0) {
+			tt_diag_add(diag, cfg->file, 0,
+				    "cannot load the system trust store: %s",
+				    gnutls_strerror(ret));
+			return -EINVAL;
+		}
+	} else {
+		ret = gnutls_certificate_set_x509_trust_file(cred,
+					cfg->ca_file.path, GNUTLS_X509_FMT_PEM);
+		if (ret <= 0) {
+			tt_diag_add(diag, cfg->file, cfg->ca_file.line,
+				    "[trust] ca-file %s: %s", cfg->ca_file.path,
+				    ret < 0 ? gnutls_strerror(ret) :
+				    "no certificate in file");
+			return -EINVAL;
+		}
+	}
+	*count = (unsigned int)ret;
+	if (cfg->crl_file.path) {
+		ret = gnutls_certificate_set_x509_crl_file(cred,
+					cfg->crl_file.path, GNUTLS_X509_FMT_PEM);
+		if (ret < 0) {
+			tt_diag_add(diag, cfg->file, cfg->crl_file.line,
+				    "[trust] crl-file %s: %s",
+				    cfg->crl_file.path, gnutls_strerror(ret));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int load_pair(const struct tt_config *cfg, const char *section,
+		     gnutls_certificate_credentials_t cred,
+		     const struct tt_cfg_path *cert, const struct tt_cfg_path *key,
+		     struct tt_diag *diag)
+{
+	int ret;
+
+	ret = gnutls_certificate_set_x509_key_file2(cred, cert->path, key->path,
+						    GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (ret < 0) {
+		tt_diag_add(diag, cfg->file, cert->line,
+			    "[%s] certificate %s / private-key %s: %s",
+			    section, cert->path, key->path, gnutls_strerror(ret));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int tt_runtime_trust_creds(const struct tt_config *cfg,
+			   gnutls_certificate_credentials_t *out,
+			   unsigned int *ca_count, char *err, size_t errlen)
+{
+	struct tt_diag diag = { 0 };
+	unsigned int n = 0;
+	int ret;
+
+	*out = NULL;
+	ret = gnutls_certificate_allocate_credentials(out);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s", gnutls_strerror(ret));
+		return -ENOMEM;
+	}
+	if (load_trust(cfg, *out, &n, &diag)) {
+		snprintf(err, errlen, "%s",
+			 diag.count ? diag.entries[0].msg : "trust store");
+		tt_diag_free(&diag);
+		gnutls_certificate_free_credentials(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
+	if (ca_count)
+		*ca_count = n;
+	return 0;
+}
+
+void tt_runtime_free(struct tt_runtime *rt)
+{
+	if (!rt)
+		return;
+	if (rt->server_creds)
+		gnutls_certificate_free_credentials(rt->server_creds);
+	if (rt->client_creds)
+		gnutls_certificate_free_credentials(rt->client_creds);
+	tp_policy_free(rt->policy);
+	tt_config_free(&rt->cfg);
+	free(rt);
+}
+
+static void add_policy_diag(struct tt_diag *diag, const struct tp_diag *pd)
+{
+	for (size_t i = 0; i < pd->count; i++)
+		tt_diag_add(diag, pd->errors[i].file, pd->errors[i].line, "%s",
+			    pd->errors[i].msg);
+}
+
+static int load_policy(struct tt_runtime *rt, struct tt_diag *diag)
+{
+	struct tp_diag pd = { 0 };
+	struct stat st;
+	int ret;
+
+	if (rt->cfg.tags_dir_default && stat(rt->cfg.tags_dir.path, &st) < 0 &&
+	    errno == ENOENT) {
+		/* No tags.d at the default place: no policy, no tags. */
+		ret = tp_policy_load_buffer("<empty>", "", 0, &rt->policy, &pd);
+	} else {
+		ret = tp_policy_load_dir(rt->cfg.tags_dir.path, &rt->policy,
+					 &pd);
+	}
+	if (ret < 0) {
+		if (pd.count)
+			add_policy_diag(diag, &pd);
+		else
+			tt_diag_add(diag, rt->cfg.file, rt->cfg.tags_dir.line,
+				    "tags-dir %s: %s", rt->cfg.tags_dir.path,
+				    strerror(-ret));
+		tp_diag_free(&pd);
+		rt->policy = NULL;
+		return ret;
+	}
+	tp_diag_free(&pd);
+	return 0;
+}
+
+static int load_config(const char *path, struct tt_config *cfg,
+		       struct tt_diag *diag)
+{
+	struct stat st;
+
+	if (!path && stat(TT_DEFAULT_CONFIG, &st) < 0 && errno == ENOENT) {
+		tt_config_defaults(cfg);
+		return 0;
+	}
+	return tt_config_parse_file(path ? path : TT_DEFAULT_CONFIG, cfg, diag);
+}
+
+int tt_runtime_load_config_policy(const char *path, struct tt_config *cfg,
+				  struct tp_policy **policy,
+				  struct tt_diag *diag)
+{
+	struct tt_runtime rt;
+	int ret;
+
+	memset(&rt, 0, sizeof(rt));
+	*policy = NULL;
+	ret = load_config(path, &rt.cfg, diag);
+	if (ret < 0) {
+		memset(cfg, 0, sizeof(*cfg));
+		return ret;
+	}
+	ret = load_policy(&rt, diag);
+	if (ret < 0) {
+		tt_config_free(&rt.cfg);
+		memset(cfg, 0, sizeof(*cfg));
+		return ret;
+	}
+	*cfg = rt.cfg;
+	*policy = rt.policy;
+	return 0;
+}
+
+static unsigned int generation;
+
+int tt_runtime_load(const char *path, struct tt_runtime **out,
+		    struct tt_diag *diag)
+{
+	struct tt_runtime *rt;
+	int ret, bad = 0;
+
+	*out = NULL;
+	rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return -ENOMEM;
+	ret = load_config(path, &rt->cfg, diag);
+	if (ret < 0) {
+		free(rt);
+		return ret;
+	}
+
+	/* Client side: trust store plus the optional default certificate. */
+	ret = gnutls_certificate_allocate_credentials(&rt->client_creds);
+	if (ret < 0) {
+		tt_runtime_free(rt);
+		return -ENOMEM;
+	}
+	if (load_trust(&rt->cfg, rt->client_creds, &rt->ca_count, diag))
+		bad++;
+	if (rt->cfg.client_cert.path &&
+	    load_pair(&rt->cfg, "client", rt->client_creds,
+		      &rt->cfg.client_cert, &rt->cfg.client_key, diag))
+		bad++;
+
+	/* Server side: its certificate plus the trust store for clients. */
+	if (rt->cfg.server_cert.path) {
+		unsigned int n;
+
+		ret = gnutls_certificate_allocate_credentials(&rt->server_creds);
+		if (ret < 0) {
+			tt_runtime_free(rt);
+			return -ENOMEM;
+		}
+		if (!bad && load_trust(&rt->cfg, rt->server_creds, &n, diag))
+			bad++;
+		if (load_pair(&rt->cfg, "server", rt->server_creds,
+			      &rt->cfg.server_cert, &rt->cfg.server_key, diag))
+			bad++;
+	}
+
+	if (load_policy(rt, diag) < 0)
+		bad++;
+	if (bad) {
+		tt_runtime_free(rt);
+		return -EINVAL;
+	}
+	rt->generation = ++generation;
+	*out = rt;
+	return 0;
+}
+
+int tt_runtime_reload(struct tt_runtime **cur, const char *path,
+		      struct tt_diag *diag)
+{
+	struct tt_runtime *next;
+	int ret;
+
+	ret = tt_runtime_load(path, &next, diag);
+	if (ret < 0)
+		return ret;
+	tt_runtime_free(*cur);
+	*cur = next;
+	return 0;
+}

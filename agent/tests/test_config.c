@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Configuration loader tests: a good file, each kind of bad file with its
+ * message and line, runtime (credentials + policy) loading, and the
+ * SIGHUP reload function keeping the old state on error.
+ *
+ * Usage: test_config CERTDIR DATADIR
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "handshake.h"
+#include "log.h"
+#include "tagpolicy.h"
+#include "tt_test.h"
+
+static const char *certs, *data;
+static char tmpdir[] = "/tmp/tt-config-XXXXXX";
+static char conf_path[512];
+
+static void write_file(const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void write_file(const char *path, const char *fmt, ...)
+{
+	FILE *f = fopen(path, "w");
+	va_list ap;
+
+	if (!f) {
+		perror(path);
+		exit(2);
+	}
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+}
+
+static void write_good(const char *path, unsigned int max_in_flight)
+{
+	write_file(path,
+		   "# test configuration\n"
+		   "[global]\n"
+		   "log-level = debug\n"
+		   "log-target = stderr\n"
+		   "max-in-flight = %u\n"
+		   "handshake-timeout = 10\n"
+		   "tags-dir = %s/tags.d\n"
+		   "\n"
+		   "[trust]\n"
+		   "ca-file = %s/ca.pem\n"
+		   "\n"
+		   "[server]\n"
+		   "certificate = %s/server.pem\n"
+		   "private-key = %s/server.key\n"
+		   "client-certificate = require\n"
+		   "\n"
+		   "[client]\n"
+		   "certificate = %s/alice.pem\n"
+		   "private-key = %s/alice.key\n",
+		   max_in_flight, data, certs, certs, certs, certs, certs);
+}
+
+/* True when some diagnostic has @line (0: any) and contains @needle. */
+static bool has_diag(const struct tt_diag *d, unsigned int line,
+		     const char *needle)
+{
+	for (size_t i = 0; i < d->count; i++)
+		if ((!line || d->entries[i].line == line) &&
+		    strstr(d->entries[i].msg, needle))
+			return true;
+	return false;
+}
+
+static void dump_diag(const struct tt_diag *d)
+{
+	tt_diag_print(d, stderr);
+}
+
+TEST(good_config)
+{
+	struct tt_diag diag = { 0 };
+	struct tt_config cfg;
+	struct tt_runtime *rt = NULL;
+
+	write_good(conf_path, 4);
+	CHECK(tt_config_parse_file(conf_path, &cfg, &diag) == 0);
+	CHECK(diag.count == 0);
+	CHECK(cfg.log_level == LOG_DEBUG);
+	CHECK(cfg.log_target == TT_LOGT_STDERR);
+	CHECK(cfg.max_in_flight == 4);
+	CHECK(cfg.timeout_ms == 10000);
+	CHECK(!cfg.trust_system && cfg.ca_file.path &&
+	      strstr(cfg.ca_file.path, "ca.pem"));
+	CHECK(cfg.ca_file.line == 10);
+	CHECK(cfg.client_cert_mode == TT_CLIENT_CERT_REQUIRE);
+	CHECK(cfg.client_cert.path && cfg.client_key.path);
+	CHECK(!cfg.tags_dir_default);
+	tt_config_free(&cfg);
+
+	CHECK(tt_runtime_load(conf_path, &rt, &diag) == 0);
+	dump_diag(&diag);
+	CHECK(rt != NULL);
+	if (rt) {
+		CHECK(rt->server_creds != NULL && rt->client_creds != NULL);
+		CHECK(rt->ca_count == 1);
+		CHECK(tp_policy_tag_count(rt->policy) == 3);
+		CHECK(tp_policy_filter_count(rt->policy) == 4);
+	}
+	tt_runtime_free(rt);
+	tt_diag_free(&diag);
+}
+
+TEST(defaults_and_relative_paths)
+{
+	struct tt_diag diag = { 0 };
+	struct tt_config cfg;
+	static const char text[] = "[global]\ntags-dir = policies\n"
+				   "[trust]\nca-file = system\n";
+
+	tt_config_defaults(&cfg);
+	CHECK(cfg.max_in_flight == TT_DEFAULT_MAX_IN_FLIGHT);
+	CHECK(cfg.timeout_ms == TT_DEFAULT_TIMEOUT_S * 1000);
+	CHECK(cfg.trust_system && cfg.tags_dir_default);
+	CHECK_STR(cfg.tags_dir.path, TT_DEFAULT_TAGS_DIR);
+	CHECK(cfg.client_cert_mode == TT_CLIENT_CERT_REQUEST);
+	tt_config_free(&cfg);
+
+	CHECK(tt_config_parse_buffer("/etc/x/tlstagd.conf", text,
+				     sizeof(text) - 1, &cfg, &diag) == 0);
+	CHECK(cfg.tags_dir.path && strcmp(cfg.tags_dir.path,
+					  "/etc/x/policies") == 0);
+	CHECK(cfg.trust_system);
+	tt_config_free(&cfg);
+	tt_diag_free(&diag);
+
+	/* An empty file is the built-in defaults. */
+	CHECK(tt_config_parse_buffer("empty", "", 0, &cfg, &diag) == 0);
+	CHECK(cfg.max_in_flight == TT_DEFAULT_MAX_IN_FLIGHT);
+	tt_config_free(&cfg);
+	tt_diag_free(&diag);
+}
+
+struct bad_case {
+	const char	*text;
+	unsigned int	line;
+	const char	*needle;
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "[global\nlog-level = info\n", 1, "syntax error" },
+	{ "[global]\nlog-level = info\nthis is not a key\n", 3, "syntax error" },
+	{ "[global]\nfoo = 1\n", 2, "unknown key \"foo\"" },
+	{ "# c\n[srv]\ncertificate = x\n", 2, "unknown section [srv]" },
+	{ "[global]\nlog-level = loud\n", 2, "log-level: \"loud\"" },
+	{ "[global]\nlog-target = file\n", 2, "log-target: \"file\"" },
+	{ "[global]\n\nmax-in-flight = 0\n", 3, "max-in-flight: \"0\" is not an integer in 1..1024" },
+	{ "[global]\nmax-in-flight = many\n", 2, "max-in-flight: \"many\"" },
+	{ "[global]\nmax-in-flight = -3\n", 2, "max-in-flight: \"-3\"" },
+	{ "[global]\nmax-in-flight = 99999\n", 2, "max-in-flight: \"99999\"" },
+	{ "[global]\nmax-in-flight = 4x\n", 2, "max-in-flight: \"4x\"" },
+	{ "[global]\nhandshake-timeout = 0\n", 2, "handshake-timeout" },
+	{ "[trust]\nca-file =\n", 2, "ca-file: empty value" },
+	{ "[server]\ncertificate = /a.pem\n", 2, "[server] certificate is set but private-key is not" },
+	{ "[client]\nprivate-key = /a.key\n", 2, "[client] private-key is set but certificate is not" },
+	{ "[server]\nclient-certificate = maybe\n", 2, "client-certificate: \"maybe\"" },
+};
+
+TEST(bad_configs)
+{
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *b = &bad_cases[i];
+		struct tt_diag diag = { 0 };
+		struct tt_config cfg;
+		int ret;
+
+		ret = tt_config_parse_buffer("bad.conf", b->text,
+					     strlen(b->text), &cfg, &diag);
+		CHECK_MSG(ret == -EINVAL, "case %zu: ret %d", i, ret);
+		CHECK_MSG(has_diag(&diag, b->line, b->needle),
+			  "case %zu: no \"%s\" at line %u", i, b->needle,
+			  b->line);
+		if (!has_diag(&diag, b->line, b->needle))
+			dump_diag(&diag);
+		/* Messages print as file:line: reason. */
+		if (diag.count) {
+			char *s = NULL;
+			size_t n = 0;
+			FILE *f = open_memstream(&s, &n);
+
+			tt_diag_print(&diag, f);
+			fclose(f);
+			CHECK_MSG(strncmp(s, "bad.conf:", 9) == 0, "%s", s);
+			free(s);
+		}
+		tt_diag_free(&diag);
+	}
+}
+
+TEST(all_errors_reported)
+{
+	static const char text[] = "[global]\nlog-level = loud\n"
+				   "max-in-flight = 0\nbogus = 1\n";
+	struct tt_diag diag = { 0 };
+	struct tt_config cfg;
+
+	CHECK(tt_config_parse_buffer("multi.conf", text, sizeof(text) - 1,
+				     &cfg, &diag) == -EINVAL);
+	CHECK(diag.count == 3);
+	CHECK(has_diag(&diag, 2, "log-level"));
+	CHECK(has_diag(&diag, 3, "max-in-flight"));
+	CHECK(has_diag(&diag, 4, "bogus"));
+	tt_diag_free(&diag);
+
+	CHECK(tt_config_parse_buffer("nul.conf", "[global]\0x", 10, &cfg,
+				     &diag) == -EINVAL);
+	CHECK(has_diag(&diag, 0, "NUL"));
+	tt_diag_free(&diag);
+
+	CHECK(tt_config_parse_file("/nonexistent/tlstagd.conf", &cfg,
+				   &diag) < 0);
+	CHECK(has_diag(&diag, 0, "cannot read"));
+	tt_diag_free(&diag);
+}
+
+/* Runtime loading catches what the parser cannot: files and policy. */
+TEST(bad_runtime)
+{
+	struct tt_diag diag = { 0 };
+	struct tt_runtime *rt = NULL;
+	char p[700], tags[600];
+
+	write_file(conf_path, "[trust]\nca-file = /nonexistent/ca.pem\n");
+	CHECK(tt_runtime_load(conf_path, &rt, &diag) == -EINVAL);
+	CHECK(rt == NULL);
+	CHECK(has_diag(&diag, 2, "[trust] ca-file /nonexistent/ca.pem"));
+	tt_diag_free(&diag);
+
+	write_file(conf_path,
+		   "[trust]\nca-file = %s/ca.pem\n[server]\n"
+		   "certificate = %s/server.pem\nprivate-key = %s/alice.key\n",
+		   certs, certs, certs);
+	CHECK(tt_runtime_load(conf_path, &rt, &diag) == -EINVAL);
+	CHECK(has_diag(&diag, 4, "[server] certificate"));
+	tt_diag_free(&diag);
+
+	write_file(conf_path, "[global]\ntags-dir = %s/none\n[trust]\n"
+		   "ca-file = %s/ca.pem\n", tmpdir, certs);
+	CHECK(tt_runtime_load(conf_path, &rt, &diag) < 0);
+	CHECK(diag.count >= 1);
+	tt_diag_free(&diag);
+
+	/* A policy error is reported with the policy file's name and line. */
+	snprintf(tags, sizeof(tags), "%s/badtags", tmpdir);
+	mkdir(tags, 0755);
+	snprintf(p, sizeof(p), "%s/broken.yml", tags);
+	write_file(p, "filters:\n  f:\n    type: x509.no.such.type\n"
+		   "    pattern: \"x\"\ntags:\n  t:\n    filter: [f]\n");
+	write_file(conf_path, "[global]\ntags-dir = %s\n[trust]\n"
+		   "ca-file = %s/ca.pem\n", tags, certs);
+	CHECK(tt_runtime_load(conf_path, &rt, &diag) < 0);
+	CHECK(diag.count >= 1 && strstr(diag.entries[0].file, "broken.yml") &&
+	      diag.entries[0].line > 0);
+	dump_diag(&diag);
+	tt_diag_free(&diag);
+}
+
+TEST(reload_keeps_old_on_error)
+{
+	struct tt_diag diag = { 0 };
+	struct tt_runtime *rt = NULL, *before;
+	unsigned int gen;
+	char p[600];
+
+	write_good(conf_path, 4);
+	CHECK(tt_runtime_load(conf_path, &rt, &diag) == 0);
+	if (!rt)
+		return;
+	before = rt;
+	gen = rt->generation;
+
+	/* Broken syntax: refused, old state untouched and usable. */
+	write_file(conf_path, "[global\n");
+	CHECK(tt_runtime_reload(&rt, conf_path, &diag) == -EINVAL);
+	CHECK(rt == before && rt->generation == gen);
+	CHECK(rt->cfg.max_in_flight == 4 && rt->server_creds != NULL);
+	CHECK(tp_policy_tag_count(rt->policy) == 3);
+	CHECK(has_diag(&diag, 1, "syntax error"));
+	tt_diag_free(&diag);
+
+	/* Good syntax but a missing certificate: also refused. */
+	write_file(conf_path, "[global]\nmax-in-flight = 9\n[trust]\n"
+		   "ca-file = %s/ca.pem\n[server]\ncertificate = /nope.pem\n"
+		   "private-key = /nope.key\n", certs);
+	CHECK(tt_runtime_reload(&rt, conf_path, &diag) == -EINVAL);
+	CHECK(rt == before && rt->cfg.max_in_flight == 4);
+	CHECK(has_diag(&diag, 6, "/nope.pem"));
+	tt_diag_free(&diag);
+
+	/* A broken policy file: refused, old policy kept. */
+	snprintf(p, sizeof(p), "%s/badtags2", tmpdir);
+	mkdir(p, 0755);
+	strcat(p, "/x.yml");
+	write_file(p, "tags:\n  t:\n    filter: [missing-filter]\n");
+	write_file(conf_path, "[global]\nmax-in-flight = 9\ntags-dir = %s/badtags2\n"
+		   "[trust]\nca-file = %s/ca.pem\n", tmpdir, certs);
+	CHECK(tt_runtime_reload(&rt, conf_path, &diag) < 0);
+	CHECK(rt == before && tp_policy_tag_count(rt->policy) == 3);
+	CHECK(diag.count >= 1);
+	tt_diag_free(&diag);
+
+	/* A good one is swapped in. */
+	write_good(conf_path, 7);
+	CHECK(tt_runtime_reload(&rt, conf_path, &diag) == 0);
+	CHECK(rt->cfg.max_in_flight == 7);
+	CHECK(rt->generation != gen);
+	CHECK(diag.count == 0);
+	tt_diag_free(&diag);
+	tt_runtime_free(rt);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s CERTDIR DATADIR\n", argv[0]);
+		return 2;
+	}
+	certs = argv[1];
+	data = argv[2];
+	tt_log_init("test_config", TT_LOG_STDERR, LOG_WARNING);
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	snprintf(conf_path, sizeof(conf_path), "%s/tlstagd.conf", tmpdir);
+	tt_tls_global_init();
+	RUN(good_config);
+	RUN(defaults_and_relative_paths);
+	RUN(bad_configs);
+	RUN(all_errors_reported);
+	RUN(bad_runtime);
+	RUN(reload_keeps_old_on_error);
+	tt_tls_global_deinit();
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", tmpdir);
+	}
+	return tt_test_summary();
+}
