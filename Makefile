@@ -4,9 +4,9 @@
 #   make check          every test suite; ends with "N passed, N failed"
 #   make bench          benchmarks (figures, not tests)
 #
-# Kernel workflow: kernel-tree, kernel-export, kunit, checkpatch.
+# Kernel workflow: kernel-tree, kernel-export, kunit, checkpatch, bisect.
 
-.PHONY: all demo check bench kernel-tree kernel-export kunit checkpatch \
+.PHONY: all demo check bench kernel-tree kernel-export kunit checkpatch bisect \
 	agent agent-check deps clean
 
 all: check
@@ -28,6 +28,9 @@ kunit:
 
 checkpatch:
 	@scripts/checkpatch.sh
+
+bisect:
+	@scripts/bisect-check.sh
 
 agent:
 	@scripts/deps.sh agent

@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 mkdir -p build/logs
 
-all_suites=(checkpatch kunit agent)
+all_suites=(checkpatch kunit bisect agent)
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=("${all_suites[@]}")
 
@@ -16,6 +16,7 @@ run_suite() {
 	case "$1" in
 	checkpatch)	scripts/checkpatch.sh ;;
 	kunit)		scripts/kunit.sh ;;
+	bisect)		scripts/bisect-check.sh ;;
 	agent)		scripts/deps.sh agent && make -C agent check ;;
 	*)		echo "check: unknown suite '$1'"; return 2 ;;
 	esac

@@ -16,12 +16,26 @@ pkgver=$(dpkg-query -W -f='${Version}' "$pkg")
 if [ -d "$tree/.git" ]; then
 	base=$(git -C "$tree" rev-list --max-parents=0 HEAD)
 	have=$(git -C "$tree" log -1 --format=%b "$base" | sed -n 's/^Debian-Package-Version: //p')
-	if [ "$have" = "$pkgver" ]; then
-		echo "build/linux exists (base: $pkg $have); leaving it as it is"
+	# Does the tree hold exactly the series in kernel/? (patch-ids)
+	want=$(cd "$top/kernel" && grep -v '^#' series | xargs cat | git patch-id --stable | cut -d' ' -f1)
+	got=$(git -C "$tree" log --reverse -p --format='commit %H' base..HEAD | git patch-id --stable | cut -d' ' -f1)
+	if [ "$have" = "$pkgver" ] && [ "$want" = "$got" ]; then
+		echo "build/linux is current (base: $pkg $have, $(grep -vc '^#' "$top/kernel/series") patches)"
 		echo "kernel release: $(make -s -C "$tree" kernelversion)"
 		exit 0
 	fi
-	echo "build/linux was made from $pkg $have, installed is $pkgver: remaking it"
+	if [ "${FORCE:-}" != 1 ]; then
+		if [ "$have" != "$pkgver" ]; then
+			echo "build/linux was made from $pkg $have; $pkgver is installed."
+		else
+			echo "build/linux's commits differ from the series in kernel/."
+		fi
+		echo "Export work you want to keep (make kernel-export), then remake it: make kernel-tree FORCE=1"
+		exit 1
+	fi
+	echo "remaking build/linux"
+	git -C "$tree" worktree list --porcelain | sed -n 's/^worktree //p' | tail -n +2 |
+		while read -r w; do rm -rf "$w"; done
 	rm -rf "$tree"
 fi
 

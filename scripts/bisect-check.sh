@@ -1,0 +1,46 @@
+#!/bin/bash
+# Prove that the series bisects: build every commit above the base, in
+# order, under UML with the KUnit configuration (which compiles every
+# handshake consumer). Builds are incremental from one commit to the next,
+# in a separate worktree so that build/linux is left alone. Ends with
+# "N passed, N failed" (one case per commit).
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+tree=$top/build/linux
+wt=$top/build/linux-bisect
+bdir=$top/build/bisect
+export PATH=/usr/bin:/bin:$PATH
+export CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
+
+"$top/scripts/deps.sh" kernel kunit || exit 1
+[ -d "$tree/.git" ] || "$top/scripts/kernel-tree.sh" || exit 1
+
+if [ ! -e "$wt/.git" ]; then
+	git -C "$tree" worktree prune
+	git -C "$tree" worktree add -q --detach "$wt" base || exit 1
+fi
+cc=gcc
+command -v ccache >/dev/null && cc="ccache gcc"
+mkdir -p "$bdir"
+
+passed=0 failed=0
+for c in $(git -C "$tree" rev-list --reverse base..HEAD); do
+	subj=$(git -C "$tree" log -1 --format=%s "$c")
+	git -C "$wt" checkout -q --detach "$c" || exit 1
+	# The KUnit configuration, as kunit.py would make it for UML
+	cat "$wt/tools/testing/kunit/configs/arch_uml.config" \
+		"$top/kernel/kunitconfig" > "$bdir/.config"
+	if make -s -C "$wt" ARCH=um O="$bdir" olddefconfig >/dev/null 2>&1 &&
+	   make -s -C "$wt" ARCH=um O="$bdir" CC="$cc" -j"$(nproc)" \
+		> "$bdir/build.log" 2>&1; then
+		echo "ok   $subj"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $subj"
+		grep -E 'error|Error' "$bdir/build.log" | head -10 | sed 's/^/  /'
+		failed=$((failed + 1))
+	fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
