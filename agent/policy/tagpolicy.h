@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <gnutls/x509.h>
+
 /* Longest tag or filter name, as the kernel's HANDSHAKE_SESSION_TAG_MAX_LEN. */
 #define TP_NAME_MAX	255
 /* Most wildcards ('*' or '?') allowed in one pattern. */
@@ -107,5 +109,15 @@ void tp_explain_free(struct tp_explain *explain);
  */
 int tp_evaluate_der(const struct tp_policy *policy, const unsigned char *der,
 		    size_t len, struct tp_tags *tags, struct tp_explain *explain);
+
+/*
+ * As tp_evaluate_der(), for a certificate the caller has already imported
+ * with gnutls_x509_crt_import(), so that a caller that parses the peer's
+ * certificate anyway (the daemon does, for the peer's name) does not pay
+ * for a second parse. @crt is only read, and stays the caller's. Returns
+ * -EINVAL when @crt is NULL.
+ */
+int tp_evaluate_crt(const struct tp_policy *policy, gnutls_x509_crt_t crt,
+		    struct tp_tags *tags, struct tp_explain *explain);
 
 #endif /* TAGPOLICY_H */

@@ -30,11 +30,13 @@ static const struct key_spec known_keys[] = {
 	{ "global", "max-in-flight" },
 	{ "global", "handshake-timeout" },
 	{ "global", "tags-dir" },
+	{ "global", "peer-key-ttl" },
 	{ "trust", "ca-file" },
 	{ "trust", "crl-file" },
 	{ "server", "certificate" },
 	{ "server", "private-key" },
 	{ "server", "client-certificate" },
+	{ "server", "client-ca" },
 	{ "client", "certificate" },
 	{ "client", "private-key" },
 };
@@ -183,6 +185,7 @@ void tt_config_defaults(struct tt_config *cfg)
 	cfg->log_target = TT_LOGT_AUTO;
 	cfg->max_in_flight = TT_DEFAULT_MAX_IN_FLIGHT;
 	cfg->timeout_ms = TT_DEFAULT_TIMEOUT_S * 1000;
+	cfg->peer_key_ttl = TT_DEFAULT_PEER_KEY_TTL_S;
 	cfg->tags_dir.path = strdup(TT_DEFAULT_TAGS_DIR);
 	cfg->tags_dir_default = true;
 	cfg->trust_system = true;
@@ -206,6 +209,7 @@ void tt_config_free(struct tt_config *cfg)
 	free_path(&cfg->crl_file);
 	free_path(&cfg->server_cert);
 	free_path(&cfg->server_key);
+	free_path(&cfg->client_ca);
 	free_path(&cfg->client_cert);
 	free_path(&cfg->client_key);
 	memset(cfg, 0, sizeof(*cfg));
@@ -413,6 +417,8 @@ int tt_config_parse_buffer(const char *name, const char *buf, size_t len,
 		cfg->max_in_flight = u;
 	if (get_uint(&c, "global", "handshake-timeout", 1, 3600, &u))
 		cfg->timeout_ms = u * 1000;
+	if (get_uint(&c, "global", "peer-key-ttl", 1, 86400, &u))
+		cfg->peer_key_ttl = u;
 	if (g_key_file_has_key(c.kf, "global", "tags-dir", NULL)) {
 		struct tt_cfg_path p = { 0 };
 
@@ -453,6 +459,7 @@ int tt_config_parse_buffer(const char *name, const char *buf, size_t len,
 			     v);
 		free(v);
 	}
+	get_path(&c, "server", "client-ca", &cfg->client_ca);
 	get_path(&c, "client", "certificate", &cfg->client_cert);
 	get_path(&c, "client", "private-key", &cfg->client_key);
 	check_pair(&c, "client", &cfg->client_cert, &cfg->client_key);

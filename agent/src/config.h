@@ -17,6 +17,7 @@
 #define TT_DEFAULT_TAGS_DIR	"/etc/tlstagd/tags.d"
 #define TT_DEFAULT_MAX_IN_FLIGHT 16
 #define TT_DEFAULT_TIMEOUT_S	30
+#define TT_DEFAULT_PEER_KEY_TTL_S 600
 
 enum tt_log_target_cfg {
 	TT_LOGT_AUTO,		/* stderr in the foreground, syslog otherwise */
@@ -42,6 +43,7 @@ struct tt_config {
 	enum tt_log_target_cfg	log_target;
 	unsigned int		max_in_flight;
 	unsigned int		timeout_ms;	/* when the kernel sends none */
+	unsigned int		peer_key_ttl;	/* s, peer certificate keys */
 	struct tt_cfg_path	tags_dir;
 	bool			tags_dir_default;
 	bool			trust_system;	/* ca-file = system */
@@ -50,6 +52,7 @@ struct tt_config {
 	struct tt_cfg_path	server_cert;
 	struct tt_cfg_path	server_key;
 	enum tt_client_cert_mode client_cert_mode;
+	struct tt_cfg_path	client_ca;	/* CAs for client certs */
 	struct tt_cfg_path	client_cert;
 	struct tt_cfg_path	client_key;
 };
@@ -76,6 +79,9 @@ struct tt_runtime {
 	struct tp_policy			*policy;
 	gnutls_certificate_credentials_t	server_creds;	/* NULL: none */
 	gnutls_certificate_credentials_t	client_creds;	/* trust (+cert) */
+	/* Trust only, for anonymous client hellos; NULL: client_creds has
+	 * no certificate and serves. */
+	gnutls_certificate_credentials_t	client_anon_creds;
 	unsigned int				ca_count;
 	unsigned int				generation;
 };
@@ -102,6 +108,13 @@ int tt_runtime_reload(struct tt_runtime **cur, const char *path,
 int tt_runtime_trust_creds(const struct tt_config *cfg,
 			   gnutls_certificate_credentials_t *out,
 			   unsigned int *ca_count, char *err, size_t errlen);
+
+/*
+ * True when client certificates would be verified against the system trust
+ * store (a server certificate, no [server] client-ca, ca-file = system):
+ * then any public CA's client certificate passes and may earn tags.
+ */
+bool tt_runtime_client_trust_is_system(const struct tt_config *cfg);
 
 /*
  * Only the configuration and the policy (no credentials): for --explain.

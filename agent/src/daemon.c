@@ -30,6 +30,7 @@
 #define PROBE_DEADLINE_MS	15000
 #define TIMEOUT_GRACE_MS	2000
 #define STOP_GRACE_MS		2000
+#define KILL_WAIT_MS		1000	/* re-check a SIGKILLed child */
 
 enum { REP_ACCEPTED = 1, REP_EMPTY = 2, REP_ERROR = 3 };
 
@@ -45,6 +46,8 @@ struct slot {
 	int		sock_fd;	/* parent's copy of the socket */
 	bool		probing;
 	bool		timed_out;
+	bool		killed;		/* SIGKILL sent */
+	unsigned int	gen;		/* scheduler generation at spawn */
 	int64_t		deadline;
 };
 
@@ -60,7 +63,16 @@ struct daemon {
 	struct slot		*slots;
 	unsigned int		nslots;
 	int64_t			stop_deadline;
+	int64_t			reopen_at;	/* evfd < 0: when to retry */
+	unsigned int		reopen_ms;
 };
+
+static int log_override = -1;
+
+void tt_daemon_set_log_override(int level)
+{
+	log_override = level;
+}
 
 static int64_t now_ms(void)
 {
@@ -86,7 +98,7 @@ void tt_daemon_apply_logging(const struct tt_config *cfg, bool foreground)
 		break;
 	}
 	tt_log_set_target(t);
-	tt_log_set_level(cfg->log_level);
+	tt_log_set_level(log_override >= 0 ? log_override : cfg->log_level);
 }
 
 /* ------------------------------------------------------------------ */
@@ -218,13 +230,41 @@ static void join_tags(const struct tp_tags *t, unsigned int max, char *buf,
 		strcpy(buf + len - 4, "...");
 }
 
+/*
+ * The kernel installed a socket but its ACCEPT reply did not parse: the
+ * request is ours and must be answered, or the consumer waits for its
+ * timeout. The parent gets a copy first, so that a failed DONE here is
+ * followed by its fallback DONE.
+ */
+static void __attribute__((noreturn))
+reject_request(struct daemon *d, int rep, const struct tt_accept *acc, int err)
+{
+	struct tt_done done = { .status = EINVAL, .sockfd = acc->sockfd };
+	char ext[128] = "";
+	int ret;
+
+	tt_err("unusable ACCEPT reply (%s) for fd %d: answering DONE with EINVAL",
+	       strerror(-err), acc->sockfd);
+	send_report(rep, REP_ACCEPTED, (*d->rt)->cfg.timeout_ms, 0,
+		    acc->sockfd);
+	close(rep);
+	ret = d->ops->done(d->ops->ctx, d->caps, &done, NULL, ext, sizeof(ext));
+	if (ret < 0)
+		tt_err("DONE refused: %s%s%s", strerror(-ret),
+		       ext[0] ? ": " : "", ext);
+	d->ops->child_reset(d->ops->ctx);
+	fflush(stderr);
+	_exit(ret == 0 ? 0 : 2);
+}
+
 static void __attribute__((noreturn))
 child_main(struct daemon *d, int rep)
 {
 	const struct tt_runtime *rt = *d->rt;
 	struct tt_hs_env env = { .rt = rt, .keys = &tt_keyutils_ops,
 				 .require_ktls = d->ops->require_ktls,
-				 .evaluate_tags = d->caps->tags };
+				 .evaluate_tags = d->caps->tags,
+				 .peer_keyring = tt_keys_peer_keyring() };
 	struct tt_done_stats stats;
 	struct tt_hs_params p;
 	struct tt_hs_result res;
@@ -249,11 +289,14 @@ child_main(struct daemon *d, int rep)
 	snprintf(prefix, sizeof(prefix), "[%d] ", (int)getpid());
 	tt_log_set_prefix(prefix);
 
+	acc.sockfd = -1;
 	ret = d->ops->accept(d->ops->ctx, d->caps, &acc);
 	if (ret == -EAGAIN) {
 		send_report(rep, REP_EMPTY, 0, 0, -1);
 		_exit(3);
 	}
+	if (ret < 0 && acc.sockfd >= 0)
+		reject_request(d, rep, &acc, ret);
 	if (ret < 0) {
 		send_report(rep, REP_ERROR, 0, ret, -1);
 		_exit(4);
@@ -265,6 +308,9 @@ child_main(struct daemon *d, int rep)
 	alarm(timeout / 1000 + 2);
 
 	tt_hs_params_from_accept(&acc, &p);
+	if (acc.has_peername && strlen(acc.peername) > 253)
+		tt_notice("peername of %zu bytes is no DNS name; it is used as given",
+			  strlen(acc.peername));
 	tt_debug("accepted fd %d: %s hello, %s, peername %s, timeout %u ms, "
 		 "max-tags %u%s",
 		 acc.sockfd, msg_type_name(acc.message_type),
@@ -357,12 +403,12 @@ static void spawn(struct daemon *d)
 	pid_t pid;
 
 	if (!s) {
-		d->sched.want = false;
+		tt_sched_failed(&d->sched, false, now_ms());
 		return;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		tt_err("socketpair: %s", strerror(errno));
-		d->sched.want = false;
+		tt_sched_failed(&d->sched, false, now_ms());
 		return;
 	}
 	fflush(stderr);
@@ -371,7 +417,7 @@ static void spawn(struct daemon *d)
 		tt_err("fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
-		d->sched.want = false;
+		tt_sched_failed(&d->sched, false, now_ms());
 		return;
 	}
 	if (pid == 0) {
@@ -384,8 +430,9 @@ static void spawn(struct daemon *d)
 	s->sock_fd = -1;
 	s->probing = true;
 	s->timed_out = false;
+	s->killed = false;
 	s->deadline = now_ms() + PROBE_DEADLINE_MS;
-	tt_sched_spawned(&d->sched);
+	s->gen = tt_sched_spawned(&d->sched);
 }
 
 /* Reads a child's report. @block: wait for it. Returns false at EOF/none. */
@@ -427,11 +474,11 @@ static void read_report(struct daemon *d, struct slot *s, int flags)
 	switch (r.kind) {
 	case REP_ACCEPTED:
 		s->deadline = now_ms() + r.timeout_ms + TIMEOUT_GRACE_MS;
-		tt_sched_reported(&d->sched, true);
+		tt_sched_accepted(&d->sched);
 		break;
 	case REP_EMPTY:
 		s->deadline = now_ms() + PROBE_DEADLINE_MS;
-		tt_sched_reported(&d->sched, false);
+		tt_sched_empty(&d->sched, s->gen);
 		break;
 	default:
 		s->deadline = now_ms() + PROBE_DEADLINE_MS;
@@ -440,7 +487,7 @@ static void read_report(struct daemon *d, struct slot *s, int flags)
 			       strerror(-r.err));
 		else
 			tt_err("ACCEPT failed: %s", strerror(-r.err));
-		tt_sched_reported(&d->sched, false);
+		tt_sched_failed(&d->sched, true, now_ms());
 		break;
 	}
 }
@@ -474,8 +521,9 @@ static void reap(struct daemon *d)
 		if (s->report_fd >= 0)
 			read_report(d, s, MSG_DONTWAIT);
 		if (s->probing) {
+			/* Retry later: requests may still wait in the kernel. */
 			tt_sched_exited(&d->sched, true);
-			d->sched.want = false;	/* do not spin on a crash */
+			tt_sched_failed(&d->sched, false, now_ms());
 		} else {
 			tt_sched_exited(&d->sched, false);
 		}
@@ -517,6 +565,8 @@ static void reload(struct daemon *d)
 		const struct tt_runtime *rt = *d->rt;
 
 		tt_daemon_apply_logging(&rt->cfg, d->foreground);
+		if (tt_runtime_client_trust_is_system(&rt->cfg))
+			tt_warn("client certificates are verified against the system trust store: any public CA's client certificate passes and can earn tags; set [server] client-ca");
 		d->sched.max = rt->cfg.max_in_flight;
 		if (grow_slots(d, d->sched.max) < 0)
 			d->sched.max = d->nslots;
@@ -560,16 +610,77 @@ static void check_deadlines(struct daemon *d)
 	for (unsigned int i = 0; i < d->nslots; i++) {
 		struct slot *s = &d->slots[i];
 
-		if (!s->pid)
+		if (!s->pid || s->killed)
 			continue;
 		if (s->deadline && now >= s->deadline && !s->timed_out) {
 			tt_warn("handshake child %d ran past its deadline; killing it",
 				(int)s->pid);
 			s->timed_out = true;
-			kill(s->pid, SIGKILL);
-		} else if (d->sched.stopping && now >= d->stop_deadline) {
-			kill(s->pid, SIGKILL);
+		} else if (!(d->sched.stopping && now >= d->stop_deadline)) {
+			continue;
 		}
+		/*
+		 * Once: it is reaped on SIGCHLD. The deadline moves on so that
+		 * poll does not spin until then.
+		 */
+		kill(s->pid, SIGKILL);
+		s->killed = true;
+		s->deadline = now + KILL_WAIT_MS;
+	}
+}
+
+/*
+ * The event socket failed: leave the group and join it again (a new
+ * socket). Notifications may have been lost meanwhile, so look at the
+ * queue. A failed reopen is retried with a backoff.
+ */
+static void reopen_events(struct daemon *d)
+{
+	const struct tt_kernel_ops *ops = d->ops;
+
+	if (d->evfd >= 0)
+		ops->close(ops->ctx);
+	d->evfd = ops->open_events(ops->ctx, d->caps);
+	if (d->evfd < 0) {
+		d->reopen_ms = d->reopen_ms ? d->reopen_ms * 2 :
+			       TT_SCHED_BACKOFF_MIN_MS;
+		if (d->reopen_ms > TT_SCHED_BACKOFF_MAX_MS)
+			d->reopen_ms = TT_SCHED_BACKOFF_MAX_MS;
+		d->reopen_at = now_ms() + d->reopen_ms;
+		tt_err("cannot listen for handshake requests: %s (retry in %u ms)",
+		       strerror(-d->evfd), d->reopen_ms);
+		return;
+	}
+	d->reopen_ms = 0;
+	tt_notice("listening for handshake requests again");
+	tt_sched_ready(&d->sched);
+}
+
+static void read_events(struct daemon *d, short revents)
+{
+	const struct tt_kernel_ops *ops = d->ops;
+	bool broken = revents & (POLLERR | POLLHUP | POLLNVAL);
+	int r;
+
+	while (!broken && (r = ops->read_ready(ops->ctx, d->caps,
+					       d->evfd)) != 0) {
+		if (r > 0) {
+			tt_sched_ready(&d->sched);
+		} else if (r == -ENOBUFS || r == -EBADMSG) {
+			/* Lost or unreadable: a request may be behind it. */
+			if (r == -EBADMSG)
+				tt_warn("undecodable notification: looking for requests");
+			tt_sched_ready(&d->sched);
+		} else if (r != -EINTR) {
+			tt_warn("handshake notifications: %s", strerror(-r));
+			broken = true;
+		}
+	}
+	if (broken) {
+		tt_warn("notification socket failed (poll events 0x%x): reopening",
+			(unsigned int)revents);
+		tt_sched_ready(&d->sched);
+		reopen_events(d);
 	}
 }
 
@@ -615,6 +726,7 @@ int tt_daemon_run(const char *config_path, struct tt_runtime **rt,
 		unsigned int n = 0, cap;
 		int64_t next = -1, now;
 
+		tt_sched_tick(&d.sched, now_ms());
 		while (tt_sched_can_spawn(&d.sched))
 			spawn(&d);
 		if (d.sched.stopping && d.sched.inflight == 0)
@@ -640,29 +752,27 @@ int tt_daemon_run(const char *config_path, struct tt_runtime **rt,
 			    (next < 0 || s->deadline < next))
 				next = s->deadline;
 		}
-		if (d.sched.stopping && (next < 0 || d.stop_deadline < next))
-			next = d.stop_deadline;
 		now = now_ms();
+		if (d.sched.stopping && d.stop_deadline > now &&
+		    (next < 0 || d.stop_deadline < next))
+			next = d.stop_deadline;
+		if (tt_sched_wakeup(&d.sched) >= 0 &&
+		    (next < 0 || tt_sched_wakeup(&d.sched) < next))
+			next = tt_sched_wakeup(&d.sched);
+		if (d.evfd < 0 && !d.sched.stopping &&
+		    (next < 0 || d.reopen_at < next))
+			next = d.reopen_at;
 		ret = poll(pfds, n, next < 0 ? -1 :
 			   (int)(next > now ? next - now : 0));
 		if (ret < 0 && errno != EINTR) {
 			tt_err("poll: %s", strerror(errno));
 			goto out;
 		}
-		if (pfds[1].fd >= 0 && (pfds[1].revents & POLLIN)) {
-			int r;
-
-			while ((r = ops->read_ready(ops->ctx, caps,
-						    d.evfd)) != 0) {
-				if (r > 0 || r == -ENOBUFS) {
-					tt_sched_ready(&d.sched);
-				} else {
-					if (r != -EBADMSG)
-						break;
-					tt_warn("malformed notification ignored");
-				}
-			}
-		}
+		if (pfds[1].fd >= 0 && pfds[1].revents)
+			read_events(&d, pfds[1].revents);
+		else if (d.evfd < 0 && !d.sched.stopping &&
+			 now_ms() >= d.reopen_at)
+			reopen_events(&d);
 		for (unsigned int k = 2; k < n; k++) {
 			if (!pfds[k].revents)
 				continue;

@@ -22,7 +22,12 @@ struct tt_kernel_ops {
 	void (*close)(void *ctx);
 	/* Child, right after fork: drop the parent's kernel sockets. */
 	void (*child_reset)(void *ctx);
-	/* ACCEPT: 0 with @acc filled (the socket is ours), -EAGAIN, -errno. */
+	/*
+	 * ACCEPT: 0 with @acc filled (the socket is ours), -EAGAIN, -errno.
+	 * On another error acc->sockfd is -1, or the descriptor the kernel
+	 * installed before the reply turned out unusable: the request is then
+	 * ours and is answered with DONE (EINVAL).
+	 */
 	int (*accept)(void *ctx, const struct tt_caps *caps,
 		      struct tt_accept *acc);
 	/* DONE: 0 when the kernel took it, or -errno (text in @ext). */
@@ -45,5 +50,10 @@ int tt_daemon_run(const char *config_path, struct tt_runtime **rt,
 
 /* Applies the configured log level and target. */
 void tt_daemon_apply_logging(const struct tt_config *cfg, bool foreground);
+/*
+ * A log level that wins over the configuration's, across reloads (-d);
+ * -1: none.
+ */
+void tt_daemon_set_log_override(int level);
 
 #endif

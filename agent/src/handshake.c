@@ -33,6 +33,9 @@ struct hs_ctx {
 	bool				psk_unknown;
 	int32_t				psk_serial;
 	char				psk_identity[256];
+	/* The peer's leaf certificate, parsed once for its name and kept
+	 * for tag evaluation. */
+	gnutls_x509_crt_t		peer_crt;
 };
 
 void tt_hs_params_from_accept(const struct tt_accept *a,
@@ -99,20 +102,36 @@ void tt_hs_result_free(struct tt_hs_result *res)
 
 /* ---- peer verification ---- */
 
-static void peer_subject(const gnutls_datum_t *der, char *out, size_t len)
+static void peer_crt_free(struct hs_ctx *c)
 {
-	gnutls_x509_crt_t crt;
+	if (c->peer_crt)
+		gnutls_x509_crt_deinit(c->peer_crt);
+	c->peer_crt = NULL;
+}
+
+/*
+ * Parses the peer's leaf certificate into c->peer_crt (kept for tag
+ * evaluation, so that a handshake parses it once) and writes its subject.
+ */
+static void peer_subject(struct hs_ctx *c, const gnutls_datum_t *der,
+			 char *out, size_t len)
+{
 	gnutls_datum_t dn = { NULL, 0 };
 
 	out[0] = '\0';
-	if (gnutls_x509_crt_init(&crt) < 0)
+	peer_crt_free(c);
+	if (gnutls_x509_crt_init(&c->peer_crt) < 0) {
+		c->peer_crt = NULL;
 		return;
-	if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) >= 0 &&
-	    gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
+	}
+	if (gnutls_x509_crt_import(c->peer_crt, der, GNUTLS_X509_FMT_DER) < 0) {
+		peer_crt_free(c);
+		return;
+	}
+	if (gnutls_x509_crt_get_dn3(c->peer_crt, &dn, 0) >= 0) {
 		snprintf(out, len, "%.*s", (int)dn.size, dn.data);
 		gnutls_free(dn.data);
 	}
-	gnutls_x509_crt_deinit(crt);
 }
 
 /* Returns 0 when the peer's chain is acceptable, -1 otherwise. */
@@ -132,7 +151,7 @@ static int verify_peer(gnutls_session_t session, struct hs_ctx *c)
 		set_reason(c->res, "peer sent no certificate");
 		return -1;
 	}
-	peer_subject(&certs[0], c->res->peer, sizeof(c->res->peer));
+	peer_subject(c, &certs[0], c->res->peer, sizeof(c->res->peer));
 	if (!c->server && c->p->peername) {
 		data[nd].type = GNUTLS_DT_DNS_HOSTNAME;
 		data[nd].data = (void *)c->p->peername;
@@ -435,6 +454,47 @@ static int do_handshake(gnutls_session_t s, int fd, uint32_t timeout_ms)
 	}
 }
 
+/*
+ * The verified peer certificate as an "asymmetric" key, for remote-auth.
+ * Bounded: one key per certificate, described by its SHA-256 fingerprint
+ * and reused while it lives (keyctl_search), each use pushing its expiry
+ * to peer-key-ttl seconds. The key goes to the keyring of the request
+ * when the consumer named one (it then owns what is in there; the same
+ * reuse and expiry apply), otherwise to the daemon's peer keyring.
+ * Returns the key's serial or -errno.
+ */
+static int32_t peer_key(struct hs_ctx *c, const gnutls_datum_t *der)
+{
+	const struct tt_keyops *k = c->env->keys;
+	unsigned int ttl = c->env->rt->cfg.peer_key_ttl;
+	int32_t ring = c->p->keyring ? c->p->keyring : c->env->peer_keyring;
+	unsigned char md[32];
+	size_t mdlen = sizeof(md);
+	char desc[sizeof(TT_PEER_KEY_PREFIX) + 2 * sizeof(md)];
+	int32_t serial;
+	int ret;
+
+	if (gnutls_fingerprint(GNUTLS_DIG_SHA256, der, md, &mdlen) < 0 ||
+	    mdlen != sizeof(md))
+		return -EINVAL;
+	memcpy(desc, TT_PEER_KEY_PREFIX, sizeof(TT_PEER_KEY_PREFIX) - 1);
+	for (size_t i = 0; i < mdlen; i++)
+		snprintf(desc + sizeof(TT_PEER_KEY_PREFIX) - 1 + 2 * i, 3,
+			 "%02x", md[i]);
+	serial = k->search(k->ctx, ring, "asymmetric", desc);
+	if (serial <= 0)
+		serial = k->add_cert(k->ctx, ring, desc, der->data, der->size);
+	if (serial <= 0)
+		return serial < 0 ? serial : -ENOKEY;
+	if (k->set_timeout && ttl) {
+		ret = k->set_timeout(k->ctx, serial, ttl);
+		if (ret < 0)
+			tt_warn("cannot set the expiry of peer key %d: %s",
+				serial, strerror(-ret));
+	}
+	return serial;
+}
+
 static void after_handshake(gnutls_session_t s, struct hs_ctx *c)
 {
 	const struct tt_hs_params *p = c->p;
@@ -483,25 +543,36 @@ static void after_handshake(gnutls_session_t s, struct hs_ctx *c)
 	if (!certs || n == 0)
 		return;
 
-	static unsigned int counter;
-	char desc[64];
 	int32_t k;
 
 	res->peer_verified = true;
-	snprintf(desc, sizeof(desc), "tlstagd:peer:%d:%u", (int)getpid(),
-		 ++counter);
-	k = env->keys->add_cert(env->keys->ctx, p->keyring, desc,
-				certs[0].data, certs[0].size);
+	k = peer_key(c, &certs[0]);
 	if (k > 0) {
 		res->remote_auth[0] = (uint32_t)k;
 		res->nremote_auth = 1;
+	} else if (c->server &&
+		   env->rt->cfg.client_cert_mode == TT_CLIENT_CERT_REQUIRE) {
+		/*
+		 * "require" promises the consumer an authenticated peer it
+		 * can name: without the key there is nothing to name.
+		 */
+		res->status = EACCES;
+		set_reason(res, "cannot add the peer certificate to the keyring: %s (client-certificate = require)",
+			   strerror(-k));
+		return;
 	} else {
+		/* Tags come from the verified certificate, not from the key. */
 		tt_warn("cannot add the peer certificate to the keyring: %s; remote-auth omitted",
 			strerror(-k));
 	}
 	if (env->evaluate_tags && env->rt->policy) {
-		ret = tp_evaluate_der(env->rt->policy, certs[0].data,
-				      certs[0].size, &res->tags, NULL);
+		/* Reuse the parse of the verified certificate when it is this one. */
+		if (c->peer_crt && gnutls_x509_crt_equals2(c->peer_crt, &certs[0]))
+			ret = tp_evaluate_crt(env->rt->policy, c->peer_crt,
+					      &res->tags, NULL);
+		else
+			ret = tp_evaluate_der(env->rt->policy, certs[0].data,
+					      certs[0].size, &res->tags, NULL);
 		if (ret < 0) {
 			tt_warn("tag evaluation failed: %s; no tags",
 				strerror(-ret));
@@ -582,9 +653,14 @@ void tt_handshake_run(const struct tt_hs_params *p, const struct tt_hs_env *env,
 				goto out;
 			}
 			x509 = own_x509;
+		} else if (c.server) {
+			x509 = env->rt->server_creds;
+		} else if (p->auth_mode == TT_HS_AUTH_UNAUTH) {
+			/* Anonymous client: verify the server, show no cert. */
+			x509 = env->rt->client_anon_creds ?
+			       env->rt->client_anon_creds : env->rt->client_creds;
 		} else {
-			x509 = c.server ? env->rt->server_creds :
-					  env->rt->client_creds;
+			x509 = env->rt->client_creds;
 		}
 		if (!x509) {
 			res->status = EIO;
@@ -615,10 +691,15 @@ void tt_handshake_run(const struct tt_hs_params *p, const struct tt_hs_env *env,
 				gnutls_server_name_set(s, GNUTLS_NAME_DNS,
 						       p->peername,
 						       strlen(p->peername));
-			if (p->auth_mode == TT_HS_AUTH_X509) {
-				c.verify = true;
-				c.require_cert = true;
-			}
+			/*
+			 * Every client hello that is not PSK authenticates
+			 * the server (chain, and the peername when given):
+			 * "unauthenticated" (tls_client_hello_anon, NFS
+			 * xprtsec=tls) means that the client presents no
+			 * certificate, not that it trusts any server.
+			 */
+			c.verify = true;
+			c.require_cert = true;
 		}
 		if (c.verify)
 			gnutls_session_set_verify_function(s, verify_cb);
@@ -663,6 +744,7 @@ out:
 		tp_tags_free(&res->tags);
 	}
 	/* No bye: after kTLS the kernel owns the record layer. */
+	peer_crt_free(&c);
 	gnutls_deinit(s);
 	if (own_x509)
 		gnutls_certificate_free_credentials(own_x509);

@@ -40,6 +40,11 @@ struct tt_hs_env {
 	const struct tt_keyops	*keys;
 	bool			require_ktls;	/* a kTLS failure fails */
 	bool			evaluate_tags;	/* run the policy */
+	/*
+	 * Where peer certificate keys go when the request names no keyring
+	 * (tt_keys_peer_keyring(); 0: the session keyring).
+	 */
+	int32_t			peer_keyring;
 };
 
 struct tt_hs_result {

@@ -52,7 +52,8 @@ static int32_t ku_search(void *ctx, int32_t keyring, const char *type,
 	long n;
 
 	(void)ctx;
-	n = keyctl_search(keyring, type, desc, 0);
+	n = keyctl_search(keyring ? keyring : KEY_SPEC_SESSION_KEYRING, type,
+			  desc, 0);
 	return n < 0 ? -errno : (int32_t)n;
 }
 
@@ -67,9 +68,35 @@ static int32_t ku_add_cert(void *ctx, int32_t keyring, const char *desc,
 	return k < 0 ? -errno : k;
 }
 
+static int ku_set_timeout(void *ctx, int32_t serial, unsigned int seconds)
+{
+	(void)ctx;
+	return keyctl_set_timeout(serial, seconds) < 0 ? -errno : 0;
+}
+
 const struct tt_keyops tt_keyutils_ops = {
 	.read = ku_read,
 	.describe = ku_describe,
 	.search = ku_search,
 	.add_cert = ku_add_cert,
+	.set_timeout = ku_set_timeout,
 };
+
+static int32_t peer_keyring;
+
+int32_t tt_keys_open_peer_keyring(void)
+{
+	key_serial_t k;
+
+	k = add_key("keyring", TT_PEER_KEYRING_DESC, NULL, 0,
+		    KEY_SPEC_SESSION_KEYRING);
+	if (k < 0)
+		return -errno;
+	peer_keyring = k;
+	return k;
+}
+
+int32_t tt_keys_peer_keyring(void)
+{
+	return peer_keyring;
+}

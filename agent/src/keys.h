@@ -24,8 +24,23 @@ struct tt_keyops {
 	 */
 	int32_t (*add_cert)(void *ctx, int32_t keyring, const char *desc,
 			    const unsigned char *der, size_t len);
+	/* Makes key @serial expire @seconds from now (may be NULL). */
+	int (*set_timeout)(void *ctx, int32_t serial, unsigned int seconds);
 	void *ctx;
 };
+
+/* Description of the keyring holding peer certificate keys. */
+#define TT_PEER_KEYRING_DESC	"tlstagd:peers"
+/* Peer certificate keys: this prefix and the SHA-256 fingerprint in hex. */
+#define TT_PEER_KEY_PREFIX	"tlstagd:peer:"
+
+/*
+ * Creates the peer keyring in the (new) session keyring, once, at startup;
+ * the handshake children inherit it. Returns its serial or -errno.
+ */
+int32_t tt_keys_open_peer_keyring(void);
+/* Its serial, 0 when it was not created (then: the session keyring). */
+int32_t tt_keys_peer_keyring(void);
 
 /* Operations backed by libkeyutils. */
 extern const struct tt_keyops tt_keyutils_ops;

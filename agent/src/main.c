@@ -17,6 +17,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "handshake.h"
+#include "keys.h"
 #include "log.h"
 #include "netlink.h"
 #include "tagpolicy.h"
@@ -77,6 +78,14 @@ static int check_config(const char *path)
 	       c->client_cert_mode == TT_CLIENT_CERT_IGNORE ? "ignore" :
 	       c->client_cert_mode == TT_CLIENT_CERT_REQUIRE ? "require" :
 							       "request");
+	printf("  client CAs:         %s\n",
+	       c->client_ca.path ? c->client_ca.path :
+	       c->trust_system ? "system trust store" : c->ca_file.path);
+	printf("  peer-key-ttl:       %u s\n", c->peer_key_ttl);
+	if (tt_runtime_client_trust_is_system(c))
+		printf("warning: client certificates are verified against the system trust store:\n"
+		       "  any public CA's client certificate passes and can earn tags;\n"
+		       "  set [server] client-ca to the CAs that issue your clients' certificates\n");
 	printf("  tags-dir:           %s (%zu tag(s), %zu filter(s))\n",
 	       c->tags_dir.path, tp_policy_tag_count(rt->policy),
 	       tp_policy_filter_count(rt->policy));
@@ -197,7 +206,9 @@ static int run_daemon(const char *path, bool foreground, bool debug)
 	}
 	tt_diag_free(&diag);
 	if (debug)
-		rt->cfg.log_level = LOG_DEBUG;
+		tt_daemon_set_log_override(LOG_DEBUG);
+	if (tt_runtime_client_trust_is_system(&rt->cfg))
+		tt_warn("client certificates are verified against the system trust store: any public CA's client certificate passes and can earn tags; set [server] client-ca");
 
 	ret = tt_nl_open(&nl);
 	if (ret < 0) {
@@ -224,12 +235,17 @@ static int run_daemon(const char *path, bool foreground, bool debug)
 		goto fail;
 	}
 	/*
-	 * A session keyring of our own: peer certificate keys (when the
-	 * request names no keyring) live there, not in a shared one, and go
-	 * away with the daemon.
+	 * A session keyring of our own, holding the "tlstagd:peers" keyring:
+	 * peer certificate keys (when the request names no keyring) live
+	 * there, one per certificate, expiring peer-key-ttl after last use;
+	 * all of it goes away with the daemon.
 	 */
 	if (keyctl_join_session_keyring(NULL) < 0)
 		tt_warn("cannot create a session keyring: %s", strerror(errno));
+	ret = tt_keys_open_peer_keyring();
+	if (ret < 0)
+		tt_warn("cannot create the %s keyring: %s; peer keys go to the session keyring",
+			TT_PEER_KEYRING_DESC, strerror(-ret));
 	if (!foreground && daemon(0, 0) < 0) {
 		tt_err("daemon: %s", strerror(errno));
 		goto fail;

@@ -69,12 +69,21 @@ static int send_msg(struct tt_nl *nl, const void *buf, size_t len)
 	return 0;
 }
 
+int tt_nl_recv_errno(int err)
+{
+	/*
+	 * On this blocking socket EAGAIN means SO_RCVTIMEO ran out: the
+	 * kernel did not answer. Never let that read as "queue empty".
+	 */
+	return err == EAGAIN || err == EWOULDBLOCK ? -ETIMEDOUT : -err;
+}
+
 static ssize_t recv_msg(struct tt_nl *nl, void *buf, size_t len)
 {
 	ssize_t n = mnl_socket_recvfrom(nl->sk, buf, len);
 
 	if (n < 0)
-		return -errno;
+		return tt_nl_recv_errno(errno);
 	if (n == 0)
 		return -EBADMSG;
 	return n;
@@ -213,11 +222,13 @@ int tt_nl_accept(struct tt_nl *nl, uint16_t family_id, struct tt_accept *acc)
 	unsigned char buf[TT_NL_BUFSIZE];
 	uint32_t seq = ++nl->seq;
 	unsigned int flags = 0;
+	int32_t fd = -1;
 	size_t len;
 	ssize_t n;
 	int ret;
 
 	memset(acc, 0, sizeof(*acc));
+	acc->sockfd = -1;
 	len = tt_nl_build_accept(buf, sizeof(buf), seq, family_id,
 				 TT_HS_HANDLER_CLASS_TLSHD);
 	if (!len)
@@ -227,16 +238,29 @@ int tt_nl_accept(struct tt_nl *nl, uint16_t family_id, struct tt_accept *acc)
 		return ret;
 	while (!(flags & TT_ACCEPT_GOT_ACK)) {
 		n = recv_msg(nl, buf, sizeof(buf));
-		if (n < 0)
-			return (int)n;
+		if (n < 0) {
+			ret = (int)n;
+			goto fail;
+		}
 		ret = tt_nl_parse_accept(buf, (size_t)n, family_id, seq, acc,
 					 &flags);
-		if (ret < 0)
-			return ret;
+		if (ret < 0) {
+			/* The kernel may have installed a socket anyway. */
+			if (fd < 0)
+				fd = tt_nl_accept_sockfd(buf, (size_t)n,
+							 family_id, seq);
+			goto fail;
+		}
+		if (flags & TT_ACCEPT_GOT_REPLY)
+			fd = acc->sockfd;
 	}
 	if (!(flags & TT_ACCEPT_GOT_REPLY))
 		return -EBADMSG;	/* ACKed without a reply */
 	return 0;
+fail:
+	memset(acc, 0, sizeof(*acc));
+	acc->sockfd = fd;
+	return ret;
 }
 
 int tt_nl_done(struct tt_nl *nl, uint16_t family_id, const struct tt_done *d,

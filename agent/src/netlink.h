@@ -52,7 +52,14 @@ void tt_caps_describe(const struct tt_caps *caps, char *buf, size_t len);
 
 int tt_nl_join_group(struct tt_nl *nl, uint32_t group);
 
-/* ACCEPT: 0 with @acc filled, -EAGAIN when nothing is pending, -errno. */
+/* A receive errno as returned: a receive timeout is -ETIMEDOUT. */
+int tt_nl_recv_errno(int err);
+
+/*
+ * ACCEPT: 0 with @acc filled, -EAGAIN when nothing is pending, -errno
+ * (-ETIMEDOUT: no answer). On error acc->sockfd is -1, or the socket the
+ * kernel installed before the reply proved unusable (answer it with DONE).
+ */
 int tt_nl_accept(struct tt_nl *nl, uint16_t family_id, struct tt_accept *acc);
 
 /*

@@ -800,6 +800,51 @@ int tt_nl_parse_accept(const void *buf, size_t len, uint16_t family_id,
 	return 0;
 }
 
+struct fd_ctx {
+	uint16_t	family_id;
+	uint32_t	seq;
+	int32_t		fd;
+	int		nfd;
+};
+
+static int fd_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct fd_ctx *c = data;
+	int32_t v;
+
+	if (mnl_attr_get_type(attr) != TT_HS_A_ACCEPT_SOCKFD)
+		return 0;
+	c->nfd++;
+	if (get_s32(attr, &v) == 0 && v >= 0)
+		c->fd = v;
+	return 0;
+}
+
+static int fd_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct fd_ctx *c = data;
+	const struct genlmsghdr *g;
+	const void *attrs;
+	size_t alen;
+
+	if (nlh->nlmsg_type != c->family_id || nlh->nlmsg_seq != c->seq)
+		return 0;
+	if (genl_payload(nlh, &g, &attrs, &alen) || g->cmd != TT_HS_CMD_ACCEPT)
+		return 0;
+	(void)walk_attrs(attrs, alen, fd_attr_cb, c);
+	return 0;
+}
+
+int32_t tt_nl_accept_sockfd(const void *buf, size_t len, uint16_t family_id,
+			    uint32_t seq)
+{
+	struct fd_ctx c = { .family_id = family_id, .seq = seq, .fd = -1 };
+
+	/* Best effort over whatever parses: this is the error path. */
+	(void)walk_msgs(buf, len, fd_msg_cb, &c);
+	return c.nfd == 1 ? c.fd : -1;
+}
+
 struct ready_ctx {
 	uint16_t	family_id;
 	uint32_t	handler_class;
@@ -838,7 +883,7 @@ static int ready_msg_cb(const struct nlmsghdr *nlh, void *data)
 	ret = walk_attrs(attrs, alen, ready_attr_cb, c);
 	if (ret)
 		return -EBADMSG;
-	if (c->has_cls && c->cls == c->handler_class)
+	if (!c->has_cls || c->cls == c->handler_class)
 		c->count++;
 	return 0;
 }

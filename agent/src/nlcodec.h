@@ -17,7 +17,12 @@
 
 /* Upper bounds the parser enforces on what it will accept from a kernel. */
 #define TT_MAX_PEERIDS		16
-#define TT_PEERNAME_MAX		255	/* bytes, without the NUL */
+/*
+ * The kernel passes the consumer's peername as is: a host name (at most
+ * 253 bytes) for TLS, but NFS and others may pass other strings. Any
+ * NUL-terminated string up to this bound is taken.
+ */
+#define TT_PEERNAME_MAX		1024	/* bytes, without the NUL */
 
 /* Receive buffer large enough for any message we expect. */
 #define TT_NL_BUFSIZE		32768
@@ -121,8 +126,17 @@ int tt_nl_parse_accept(const void *buf, size_t len, uint16_t family_id,
 		       unsigned int *flags);
 
 /*
+ * For a datagram tt_nl_parse_accept() refused: the SOCKFD of an ACCEPT
+ * reply to @seq in it, when that one attribute is well formed (the kernel
+ * installed that descriptor whatever else the reply holds), else -1.
+ */
+int32_t tt_nl_accept_sockfd(const void *buf, size_t len, uint16_t family_id,
+			    uint32_t seq);
+
+/*
  * Parses a multicast datagram; returns the number of READY notifications
- * for @handler_class it contains (0 or more), or -EBADMSG.
+ * for @handler_class it contains (0 or more), or -EBADMSG. A READY that
+ * names no handler class counts: requests may be waiting.
  */
 int tt_nl_count_ready(const void *buf, size_t len, uint16_t family_id,
 		      uint32_t handler_class);

@@ -108,6 +108,8 @@ void tt_runtime_free(struct tt_runtime *rt)
 		gnutls_certificate_free_credentials(rt->server_creds);
 	if (rt->client_creds)
 		gnutls_certificate_free_credentials(rt->client_creds);
+	if (rt->client_anon_creds)
+		gnutls_certificate_free_credentials(rt->client_anon_creds);
 	tp_policy_free(rt->policy);
 	tt_config_free(&rt->cfg);
 	free(rt);
@@ -192,6 +194,7 @@ int tt_runtime_load(const char *path, struct tt_runtime **out,
 		    struct tt_diag *diag)
 {
 	struct tt_runtime *rt;
+	unsigned int n;
 	int ret, bad = 0;
 
 	*out = NULL;
@@ -216,18 +219,50 @@ int tt_runtime_load(const char *path, struct tt_runtime **out,
 	    load_pair(&rt->cfg, "client", rt->client_creds,
 		      &rt->cfg.client_cert, &rt->cfg.client_key, diag))
 		bad++;
+	/* Anonymous client hellos verify the server but show no certificate. */
+	if (!bad && rt->cfg.client_cert.path) {
+		ret = gnutls_certificate_allocate_credentials(
+						&rt->client_anon_creds);
+		if (ret < 0) {
+			tt_runtime_free(rt);
+			return -ENOMEM;
+		}
+		if (load_trust(&rt->cfg, rt->client_anon_creds, &n, diag))
+			bad++;
+	}
 
-	/* Server side: its certificate plus the trust store for clients. */
+	/*
+	 * Server side: its certificate plus the CAs that vouch for clients:
+	 * [server] client-ca when set, else the trust store.
+	 */
 	if (rt->cfg.server_cert.path) {
-		unsigned int n;
-
 		ret = gnutls_certificate_allocate_credentials(&rt->server_creds);
 		if (ret < 0) {
 			tt_runtime_free(rt);
 			return -ENOMEM;
 		}
-		if (!bad && load_trust(&rt->cfg, rt->server_creds, &n, diag))
+		if (rt->cfg.client_ca.path) {
+			ret = gnutls_certificate_set_x509_trust_file(
+					rt->server_creds, rt->cfg.client_ca.path,
+					GNUTLS_X509_FMT_PEM);
+			if (ret <= 0) {
+				tt_diag_add(diag, rt->cfg.file,
+					    rt->cfg.client_ca.line,
+					    "[server] client-ca %s: %s",
+					    rt->cfg.client_ca.path,
+					    ret < 0 ? gnutls_strerror(ret) :
+					    "no certificate in file");
+				bad++;
+			}
+			if (!bad && rt->cfg.crl_file.path &&
+			    gnutls_certificate_set_x509_crl_file(rt->server_creds,
+					rt->cfg.crl_file.path,
+					GNUTLS_X509_FMT_PEM) < 0)
+				bad++;	/* already reported for the client side */
+		} else if (!bad && load_trust(&rt->cfg, rt->server_creds, &n,
+					      diag)) {
 			bad++;
+		}
 		if (load_pair(&rt->cfg, "server", rt->server_creds,
 			      &rt->cfg.server_cert, &rt->cfg.server_key, diag))
 			bad++;
@@ -256,4 +291,11 @@ int tt_runtime_reload(struct tt_runtime **cur, const char *path,
 	tt_runtime_free(*cur);
 	*cur = next;
 	return 0;
+}
+
+bool tt_runtime_client_trust_is_system(const struct tt_config *cfg)
+{
+	return cfg->server_cert.path && !cfg->client_ca.path &&
+	       cfg->trust_system &&
+	       cfg->client_cert_mode != TT_CLIENT_CERT_IGNORE;
 }

@@ -170,6 +170,9 @@ static const struct bad_case bad_cases[] = {
 	{ "[server]\ncertificate = /a.pem\n", 2, "[server] certificate is set but private-key is not" },
 	{ "[client]\nprivate-key = /a.key\n", 2, "[client] private-key is set but certificate is not" },
 	{ "[server]\nclient-certificate = maybe\n", 2, "client-certificate: \"maybe\"" },
+	{ "[global]\npeer-key-ttl = 0\n", 2, "peer-key-ttl: \"0\" is not an integer in 1..86400" },
+	{ "[global]\n#\npeer-key-ttl = forever\n", 3, "peer-key-ttl: \"forever\"" },
+	{ "[server]\nclient-ca =\n", 2, "client-ca: empty value" },
 };
 
 TEST(bad_configs)
@@ -230,6 +233,53 @@ TEST(all_errors_reported)
 }
 
 /* Runtime loading catches what the parser cannot: files and policy. */
+/* peer-key-ttl and [server] client-ca. */
+TEST(peer_key_ttl_and_client_ca)
+{
+	struct tt_diag diag = { 0 };
+	struct tt_runtime *rt = NULL;
+	struct tt_config cfg;
+	static const char text[] = "[global]\npeer-key-ttl = 42\n"
+				   "[server]\ncertificate = /s.pem\n"
+				   "private-key = /s.key\nclient-ca = cas.pem\n";
+
+	tt_config_defaults(&cfg);
+	CHECK(cfg.peer_key_ttl == 600 && !cfg.client_ca.path);
+	tt_config_free(&cfg);
+	CHECK(tt_config_parse_buffer("/etc/x/tlstagd.conf", text,
+				     sizeof(text) - 1, &cfg, &diag) == 0);
+	CHECK(cfg.peer_key_ttl == 42);
+	CHECK(cfg.client_ca.path &&
+	      strcmp(cfg.client_ca.path, "/etc/x/cas.pem") == 0);
+	CHECK(!tt_runtime_client_trust_is_system(&cfg));
+	free(cfg.client_ca.path);
+	cfg.client_ca.path = NULL;
+	CHECK(tt_runtime_client_trust_is_system(&cfg));	/* ca-file = system */
+	cfg.client_cert_mode = TT_CLIENT_CERT_IGNORE;
+	CHECK(!tt_runtime_client_trust_is_system(&cfg));
+	tt_config_free(&cfg);
+	tt_diag_free(&diag);
+
+	/* A client-ca file that does not load is reported with its line. */
+	write_file(conf_path,
+		   "[trust]\nca-file = %s/ca.pem\n[server]\n"
+		   "certificate = %s/server.pem\nprivate-key = %s/server.key\n"
+		   "client-ca = /nonexistent/cas.pem\n", certs, certs, certs);
+	CHECK(tt_runtime_load(conf_path, &rt, &diag) == -EINVAL);
+	CHECK(has_diag(&diag, 6, "[server] client-ca /nonexistent/cas.pem"));
+	dump_diag(&diag);
+	tt_diag_free(&diag);
+
+	write_file(conf_path,
+		   "[trust]\nca-file = %s/ca.pem\n[server]\n"
+		   "certificate = %s/server.pem\nprivate-key = %s/server.key\n"
+		   "client-ca = %s/rogue-ca.pem\n", certs, certs, certs, certs);
+	CHECK(tt_runtime_load(conf_path, &rt, &diag) == 0);
+	CHECK(rt && rt->server_creds && rt->cfg.client_ca.path);
+	tt_runtime_free(rt);
+	tt_diag_free(&diag);
+}
+
 TEST(bad_runtime)
 {
 	struct tt_diag diag = { 0 };
@@ -345,6 +395,7 @@ int main(int argc, char **argv)
 	RUN(bad_configs);
 	RUN(all_errors_reported);
 	RUN(bad_runtime);
+	RUN(peer_key_ttl_and_client_ca);
 	RUN(reload_keeps_old_on_error);
 	tt_tls_global_deinit();
 	{

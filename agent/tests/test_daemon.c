@@ -161,6 +161,7 @@ static int fk_accept(void *ctx, const struct tt_caps *caps,
 	size_t len;
 
 	(void)caps;
+	acc->sockfd = -1;
 	s = fk_connect(c->path);
 	if (s < 0)
 		return s;
@@ -182,11 +183,13 @@ static int fk_accept(void *ctx, const struct tt_caps *caps,
 		ret = tt_nl_parse_accept(buf, (size_t)n, FAM, 1, acc, &flags);
 	}
 	close(s);
+	if (ret == -ENOTRECOVERABLE)
+		_exit(70);	/* the fake kernel asked this probe to crash */
 	if (!ret && !(flags & TT_ACCEPT_GOT_REPLY))
 		ret = -EBADMSG;
 	if (ret) {
-		if (got >= 0)
-			close(got);
+		/* Like the kernel: the socket is installed, whatever the reply. */
+		acc->sockfd = got;
 		return ret;
 	}
 	acc->sockfd = got;	/* the number in this process */
@@ -230,6 +233,7 @@ struct req {
 	ino_t		ino;
 	uint32_t	timeout_ms;
 	uint32_t	max_tags;	/* 0: attribute absent */
+	bool		bad_reply;	/* ACCEPT reply with a bad message type */
 	int		peer_kind;
 	pthread_t	peer;
 	int		state;		/* 0 queued, 1 accepted, 2 done */
@@ -251,6 +255,9 @@ struct kern {
 	int		nreq;
 	int		inflight, max_inflight;
 	int		dup_done;
+	int		accept_fail;	/* answer ACCEPT with -ENOMEM N times */
+	int		accept_crash;	/* make N probes crash */
+	int		violations;	/* DONEs a real kernel would mind */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -354,6 +361,29 @@ static struct req *submit(struct kern *k, int peer_kind, uint32_t timeout_ms,
 	return r;
 }
 
+/* A request whose ACCEPT reply will not parse (silent peer). */
+static struct req *submit_bad(struct kern *k)
+{
+	struct req *r = calloc(1, sizeof(*r));
+	struct stat st;
+
+	tcp_pair(&r->pfd, &r->dfd);
+	fstat(r->dfd, &st);
+	r->ino = st.st_ino;
+	r->timeout_ms = 20000;
+	r->bad_reply = true;
+	r->peer_kind = PEER_SILENT;
+	pthread_create(&r->peer, NULL, peer_main, r);
+	pthread_mutex_lock(&lock);
+	r->id = k->nreq;
+	k->reqs[k->nreq++] = r;
+	for (int i = 0; i < k->nev; i++)
+		if (send(k->evfd[i], "R", 1, MSG_NOSIGNAL) != 1)
+			fprintf(stderr, "READY lost\n");
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
 static void send_ack(int s, uint32_t seq, int error)
 {
 	unsigned char buf[64];
@@ -387,6 +417,16 @@ static void k_accept(struct kern *k, int s, uint32_t seq)
 		send_ack(s, seq, -EAGAIN);
 		return;
 	}
+	if (k->accept_fail > 0) {
+		k->accept_fail--;
+		send_ack(s, seq, -ENOMEM);
+		return;
+	}
+	if (k->accept_crash > 0) {
+		k->accept_crash--;
+		send_ack(s, seq, -ENOTRECOVERABLE);
+		return;
+	}
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = FAM;
 	nlh->nlmsg_seq = seq;
@@ -395,7 +435,7 @@ static void k_accept(struct kern *k, int s, uint32_t seq)
 	g->version = 1;
 	mnl_attr_put_u32(nlh, TT_HS_A_ACCEPT_SOCKFD, 0);
 	mnl_attr_put_u32(nlh, TT_HS_A_ACCEPT_MESSAGE_TYPE,
-			 TT_HS_MSG_TYPE_SERVERHELLO);
+			 r->bad_reply ? 7 : TT_HS_MSG_TYPE_SERVERHELLO);
 	mnl_attr_put_u32(nlh, TT_HS_A_ACCEPT_TIMEOUT, r->timeout_ms);
 	mnl_attr_put_u32(nlh, TT_HS_A_ACCEPT_AUTH_MODE, TT_HS_AUTH_X509);
 	if (r->max_tags)
@@ -419,6 +459,8 @@ static void k_done(struct kern *k, int s, const unsigned char *buf, size_t n,
 	const struct nlattr *a;
 	struct req *r = NULL;
 	struct stat st;
+	bool bad_tag = false;
+	char prev[256] = "", cur[256];
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		send_ack(s, nlh->nlmsg_seq, -EBADF);
@@ -429,12 +471,16 @@ static void k_done(struct kern *k, int s, const unsigned char *buf, size_t n,
 		if (k->reqs[i]->ino == st.st_ino && k->reqs[i]->state == 1)
 			r = k->reqs[i];
 	if (!r) {
+		/* Not accepted, or completed already: the gate says -EBUSY. */
 		k->dup_done++;
 		send_ack(s, nlh->nlmsg_seq, -EBUSY);
 		return;
 	}
 	(void)n;
 	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		const char *t = mnl_attr_get_payload(a);
+		size_t tlen = mnl_attr_get_payload_len(a);
+
 		switch (mnl_attr_get_type(a)) {
 		case TT_HS_A_DONE_STATUS:
 			r->status = mnl_attr_get_u32(a);
@@ -443,17 +489,40 @@ static void k_done(struct kern *k, int s, const unsigned char *buf, size_t n,
 			r->nremote++;
 			break;
 		case TT_HS_A_DONE_TAG:
+			/* As net/handshake: one trailing NUL may go. */
+			if (tlen && t[tlen - 1] == '\0')
+				tlen--;
+			if (tlen == 0 || tlen > 255 || memchr(t, '\0', tlen)) {
+				bad_tag = true;
+				break;
+			}
 			if (r->ntags < 8)
-				snprintf(r->tags[r->ntags], 64, "%s",
-					 mnl_attr_get_str(a));
+				snprintf(r->tags[r->ntags], 64, "%.*s",
+					 (int)tlen, t);
+			/* The agent promises sorted, unique tags. */
+			snprintf(cur, sizeof(cur), "%.*s", (int)tlen, t);
+			if (r->ntags > 0 && strcmp(prev, cur) >= 0)
+				k->violations++;
+			memcpy(prev, cur, sizeof(prev));
 			r->ntags++;
 			break;
 		}
 	}
+	/* Never more than the ACCEPT reply's max-tags. */
+	if (r->ntags > (int)(r->max_tags ? r->max_tags : TT_HS_DEFAULT_MAX_TAGS))
+		k->violations++;
 	r->state = 2;
 	k->inflight--;
 	/* The consumer's socket is done with the agent: release ours. */
 	shutdown(r->dfd, SHUT_RDWR);
+	if (bad_tag) {
+		/* The handshake fails with -EIO; DONE itself gets -EINVAL. */
+		k->violations++;
+		r->status = EIO;
+		r->ntags = 0;
+		send_ack(s, nlh->nlmsg_seq, -EINVAL);
+		return;
+	}
 	send_ack(s, nlh->nlmsg_seq, 0);
 }
 
@@ -764,6 +833,101 @@ TEST(kernel_without_tags_and_max_tags)
 	finish(r);
 }
 
+/* ACCEPT errors and crashed probes: the daemon retries by itself. */
+TEST(accept_errors_are_retried)
+{
+	struct req *r;
+	struct timespec t0, t1;
+	long ms;
+
+	pthread_mutex_lock(&lock);
+	kA.accept_fail = 3;	/* backoff 100 + 200 + 400 ms */
+	pthread_mutex_unlock(&lock);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = submit(&kA, PEER_TLS, 8000, 0);	/* one READY, no more */
+	CHECK(wait_for(req_done, r, 10000));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	CHECK_MSG(r->status == 0 && r->ntags == 2, "status %u", r->status);
+	CHECK(kA.accept_fail == 0);
+	CHECK_MSG(ms >= 600, "retried after only %ld ms", ms);
+	finish(r);
+
+	pthread_mutex_lock(&lock);
+	kA.accept_crash = 2;
+	pthread_mutex_unlock(&lock);
+	r = submit(&kA, PEER_TLS, 8000, 0);
+	CHECK(wait_for(req_done, r, 10000));
+	CHECK_MSG(r->status == 0 && r->ntags == 2, "status %u", r->status);
+	CHECK(kA.accept_crash == 0);
+	finish(r);
+}
+
+/* An ACCEPT reply that does not parse is still answered, at once. */
+TEST(unusable_accept_reply_answered)
+{
+	struct req *r;
+	struct timespec t0, t1;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = submit_bad(&kA);
+	CHECK(wait_for(req_done, r, 10000));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	CHECK_MSG(r->status == EINVAL, "status %u", r->status);
+	CHECK(r->ntags == 0);
+	CHECK_MSG(ms < 3000, "%ld ms", ms);
+	shutdown(r->pfd, SHUT_RDWR);
+	finish(r);
+
+	/* And the daemon goes on serving. */
+	r = submit(&kA, PEER_TLS, 8000, 0);
+	CHECK(wait_for(req_done, r, 10000));
+	CHECK(r->status == 0 && r->ntags == 2);
+	finish(r);
+}
+
+/* The notification socket breaks: the daemon joins again. */
+TEST(event_socket_reopened)
+{
+	struct req *r;
+	int nev;
+
+	pthread_mutex_lock(&lock);
+	nev = kA.nev;
+	for (int i = 0; i < kA.nev; i++)
+		shutdown(kA.evfd[i], SHUT_RDWR);	/* POLLHUP there */
+	pthread_mutex_unlock(&lock);
+	usleep(400000);
+	pthread_mutex_lock(&lock);
+	CHECK_MSG(kA.nev == nev + 1, "%d event sockets, was %d", kA.nev, nev);
+	pthread_mutex_unlock(&lock);
+	r = submit(&kA, PEER_TLS, 8000, 0);
+	CHECK(wait_for(req_done, r, 10000));
+	CHECK(r->status == 0 && r->ntags == 2);
+	finish(r);
+}
+
+/* -d survives SIGHUP: the override wins over every configuration. */
+TEST(debug_override_survives_reload)
+{
+	struct tt_config cfg;
+
+	tt_config_defaults(&cfg);
+	cfg.log_level = LOG_WARNING;
+	cfg.log_target = TT_LOGT_STDERR;
+	tt_daemon_set_log_override(LOG_DEBUG);
+	tt_daemon_apply_logging(&cfg, true);
+	CHECK(tt_log_get_level() == LOG_DEBUG);
+	tt_daemon_apply_logging(&cfg, true);	/* a reload */
+	CHECK(tt_log_get_level() == LOG_DEBUG);
+	tt_daemon_set_log_override(-1);
+	tt_daemon_apply_logging(&cfg, true);
+	CHECK(tt_log_get_level() == LOG_WARNING);
+	tt_config_free(&cfg);
+}
+
 static int stop_daemon(pid_t pid)
 {
 	int st = -1;
@@ -832,6 +996,10 @@ int main(int argc, char **argv)
 	RUN(crashed_child_answered_by_parent);
 	RUN(sighup_reload);
 	RUN(kernel_without_tags_and_max_tags);
+	RUN(accept_errors_are_retried);
+	RUN(unusable_accept_reply_answered);
+	RUN(event_socket_reopened);
+	RUN(debug_override_survives_reload);
 
 	st = stop_daemon(pidA);
 	CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
@@ -843,6 +1011,9 @@ int main(int argc, char **argv)
 	pthread_join(kt, NULL);
 	fprintf(stderr, "  duplicate DONEs refused by the kernel: %d\n",
 		kA.dup_done);
+	/* Every DONE was one a real kernel takes as it was meant. */
+	CHECK_MSG(kA.violations == 0 && kB.violations == 0,
+		  "DONE violations: A %d, B %d", kA.violations, kB.violations);
 	for (int i = 0; i < kA.nreq; i++)
 		free(kA.reqs[i]);
 	for (int i = 0; i < kB.nreq; i++)

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
 #include <keyutils.h>
 
 #include "config.h"
@@ -36,16 +38,22 @@ static char tmpdir[] = "/tmp/tt-hs-XXXXXX";
 
 struct memkey {
 	int32_t		serial;
+	int32_t		keyring;	/* 0: found in any keyring */
 	char		desc[128];
 	unsigned char	*data;
 	size_t		len;
 };
 
 struct memring {
-	struct memkey	keys[16];
+	struct memkey	keys[64];
 	int		n;
 	int32_t		next_cert;
 	int		added;
+	bool		fail_add;	/* add_cert fails (EDQUOT) */
+	int32_t		last_keyring;	/* of the last add_cert */
+	int32_t		last_timeout_serial;
+	unsigned int	last_timeout;
+	int		timeouts;
 };
 
 static int mem_read(void *ctx, int32_t serial, unsigned char **d, size_t *len)
@@ -79,10 +87,10 @@ static int32_t mem_search(void *ctx, int32_t keyring, const char *type,
 {
 	struct memring *r = ctx;
 
-	(void)keyring;
 	(void)type;
 	for (int i = 0; i < r->n; i++)
-		if (strcmp(r->keys[i].desc, desc) == 0)
+		if (strcmp(r->keys[i].desc, desc) == 0 &&
+		    (!r->keys[i].keyring || r->keys[i].keyring == keyring))
 			return r->keys[i].serial;
 	return -ENOKEY;
 }
@@ -91,13 +99,35 @@ static int32_t mem_add_cert(void *ctx, int32_t keyring, const char *desc,
 			    const unsigned char *der, size_t len)
 {
 	struct memring *r = ctx;
+	struct memkey *k;
 
-	(void)keyring;
-	(void)desc;
 	if (len < 100 || der[0] != 0x30)	/* a DER SEQUENCE */
 		return -EINVAL;
+	if (r->fail_add)
+		return -EDQUOT;
+	if (r->n >= (int)(sizeof(r->keys) / sizeof(r->keys[0])))
+		return -EDQUOT;			/* like the key quota */
+	k = &r->keys[r->n++];
+	k->serial = ++r->next_cert;
+	/* A keyring of 0 is the session keyring: give it a number. */
+	k->keyring = keyring ? keyring : -3;
+	snprintf(k->desc, sizeof(k->desc), "%s", desc);
+	k->data = malloc(len);
+	memcpy(k->data, der, len);
+	k->len = len;
+	r->last_keyring = keyring;
 	r->added++;
-	return ++r->next_cert;
+	return k->serial;
+}
+
+static int mem_set_timeout(void *ctx, int32_t serial, unsigned int seconds)
+{
+	struct memring *r = ctx;
+
+	r->last_timeout_serial = serial;
+	r->last_timeout = seconds;
+	r->timeouts++;
+	return 0;
 }
 
 static void mem_add(struct memring *r, int32_t serial, const char *desc,
@@ -106,6 +136,7 @@ static void mem_add(struct memring *r, int32_t serial, const char *desc,
 	struct memkey *k = &r->keys[r->n++];
 
 	k->serial = serial;
+	k->keyring = 0;
 	snprintf(k->desc, sizeof(k->desc), "%s", desc);
 	k->data = malloc(len);
 	memcpy(k->data, d, len);
@@ -122,13 +153,15 @@ static void mem_free(struct memring *r)
 static struct memring ring = { .next_cert = 9000 };
 static struct tt_keyops memops = {
 	.read = mem_read, .describe = mem_describe, .search = mem_search,
-	.add_cert = mem_add_cert, .ctx = &ring,
+	.add_cert = mem_add_cert, .set_timeout = mem_set_timeout,
+	.ctx = &ring,
 };
 
 /* ---- runtimes ---- */
 
-static struct tt_runtime *make_rt(const char *name, const char *client_cert,
-				  const char *client_mode)
+static struct tt_runtime *make_rt_ca(const char *name, const char *client_cert,
+				     const char *client_mode, const char *ca,
+				     const char *extra)
 {
 	struct tt_diag diag = { 0 };
 	struct tt_runtime *rt = NULL;
@@ -138,10 +171,10 @@ static struct tt_runtime *make_rt(const char *name, const char *client_cert,
 	snprintf(path, sizeof(path), "%s/%s.conf", tmpdir, name);
 	f = fopen(path, "w");
 	fprintf(f, "[global]\ntags-dir = %s/tags.d\nhandshake-timeout = 10\n"
-		"[trust]\nca-file = %s/ca.pem\n"
+		"[trust]\nca-file = %s/%s.pem\n"
 		"[server]\ncertificate = %s/server.pem\n"
-		"private-key = %s/server.key\nclient-certificate = %s\n",
-		data, certs, certs, certs, client_mode);
+		"private-key = %s/server.key\nclient-certificate = %s\n%s",
+		data, certs, ca, certs, certs, client_mode, extra);
 	if (client_cert)
 		fprintf(f, "[client]\ncertificate = %s/%s.pem\n"
 			"private-key = %s/%s.key\n", certs, client_cert, certs,
@@ -154,6 +187,12 @@ static struct tt_runtime *make_rt(const char *name, const char *client_cert,
 	}
 	tt_diag_free(&diag);
 	return rt;
+}
+
+static struct tt_runtime *make_rt(const char *name, const char *client_cert,
+				  const char *client_mode)
+{
+	return make_rt_ca(name, client_cert, client_mode, "ca", "");
 }
 
 /* ---- running both sides ---- */
@@ -257,7 +296,7 @@ static bool ktls_ok_or_skipped(const struct side *s)
 }
 
 static struct tt_runtime *rt_alice, *rt_mallory, *rt_bob, *rt_none,
-			 *rt_require;
+			 *rt_require, *rt_rogue, *rt_clientca;
 
 TEST(x509_mutual_with_tags)
 {
@@ -398,16 +437,214 @@ TEST(unauth_client)
 {
 	struct side srv, cli;
 
-	/* Encryption only: the client does not check the server. */
+	/*
+	 * "Unauthenticated" (tls_client_hello_anon) is about the client: it
+	 * shows no certificate, but still authenticates the server. A server
+	 * whose chain it does not trust is refused...
+	 */
+	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_UNAUTH,
+		  rt_alice);
+	side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_UNAUTH,
+		  rt_rogue);
+	cli.p.peername = "server.test";
+	run_pair(&srv, &cli);
+	show("client", &cli);
+	CHECK(cli.res.status == EACCES);
+	CHECK(strstr(cli.res.reason, "rejected") != NULL);
+	CHECK(cli.res.tags.count == 0 && cli.res.nremote_auth == 0);
+	done(&srv, &cli);
+
+	/* ...and so is a trusted server under another name. */
 	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_UNAUTH,
 		  rt_alice);
 	side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_UNAUTH,
 		  rt_mallory);
 	cli.p.peername = "whatever.example";
 	run_pair(&srv, &cli);
-	CHECK(srv.res.status == 0 && cli.res.status == 0);
+	show("client", &cli);
+	CHECK(cli.res.status == EACCES);
 	CHECK(cli.res.tags.count == 0 && cli.res.nremote_auth == 0);
+	done(&srv, &cli);
+
+	/*
+	 * A trusted server: success. The client has a configured certificate
+	 * (alice's, trusted and tagged by this server) yet presents none.
+	 */
+	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509, rt_alice);
+	side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_UNAUTH,
+		  rt_alice);
+	cli.p.peername = "server.test";
+	run_pair(&srv, &cli);
+	show("server", &srv);
+	show("client", &cli);
+	CHECK(srv.res.status == 0 && cli.res.status == 0);
+	CHECK(cli.res.peer_verified);
+	CHECK_STR(cli.res.peer, "CN=server.test,O=Example");
 	CHECK(srv.res.tags.count == 0 && srv.res.nremote_auth == 0);
+	CHECK(!srv.res.peer_verified && srv.res.peer[0] == '\0');
+	done(&srv, &cli);
+
+	/* No peername: the chain alone is checked. */
+	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_UNAUTH,
+		  rt_alice);
+	side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_UNAUTH,
+		  rt_rogue);
+	run_pair(&srv, &cli);
+	CHECK(cli.res.status == EACCES);
+	done(&srv, &cli);
+}
+
+static void sha256_desc(const char *pemfile, char *out, size_t outlen)
+{
+	gnutls_datum_t raw = { NULL, 0 }, der = { NULL, 0 };
+	gnutls_x509_crt_t crt;
+	unsigned char md[32];
+	size_t mdlen = sizeof(md);
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/%s", certs, pemfile);
+	out[0] = '\0';
+	if (gnutls_load_file(path, &raw) < 0)
+		return;
+	gnutls_x509_crt_init(&crt);
+	if (gnutls_x509_crt_import(crt, &raw, GNUTLS_X509_FMT_PEM) >= 0 &&
+	    gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der) >= 0 &&
+	    gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data, der.size, md) >= 0) {
+		size_t off = (size_t)snprintf(out, outlen, "tlstagd:peer:");
+
+		for (size_t i = 0; i < mdlen && off + 3 <= outlen; i++)
+			off += (size_t)snprintf(out + off, outlen - off,
+						"%02x", md[i]);
+	}
+	gnutls_free(der.data);
+	gnutls_free(raw.data);
+	gnutls_x509_crt_deinit(crt);
+}
+
+static const struct memkey *mem_find(int32_t serial)
+{
+	for (int i = 0; i < ring.n; i++)
+		if (ring.keys[i].serial == serial)
+			return &ring.keys[i];
+	return NULL;
+}
+
+/* remote-auth keys: one per certificate, reused, with an expiry. */
+TEST(peer_keys_bounded)
+{
+	struct side srv, cli;
+	const struct memkey *k;
+	char want[128];
+	uint32_t first = 0;
+	int added;
+
+	mem_free(&ring);
+	added = ring.added;
+	sha256_desc("alice.pem", want, sizeof(want));
+	CHECK(strlen(want) == 13 + 64);
+	for (int round = 0; round < 3; round++) {
+		side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509,
+			  rt_alice);
+		side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_X509,
+			  rt_alice);
+		srv.env.peer_keyring = cli.env.peer_keyring = 4711;
+		cli.p.peername = "server.test";
+		ring.timeouts = 0;
+		run_pair(&srv, &cli);
+		CHECK(srv.res.status == 0 && cli.res.status == 0);
+		CHECK(srv.res.nremote_auth == 1);
+		if (round == 0)
+			first = srv.res.remote_auth[0];
+		/* The same key every time, its expiry renewed each time. */
+		CHECK_MSG(srv.res.remote_auth[0] == first, "round %d: %u != %u",
+			  round, srv.res.remote_auth[0], first);
+		CHECK(ring.timeouts == 2 && ring.last_timeout == 600);
+		done(&srv, &cli);
+	}
+	/* Two certificates seen (alice's and the server's): two keys. */
+	CHECK_MSG(ring.added == added + 2, "%d keys added", ring.added - added);
+	k = mem_find((int32_t)first);
+	CHECK(k != NULL);
+	if (k) {
+		CHECK_STR(k->desc, want);
+		CHECK(k->keyring == 4711);	/* the daemon's peer keyring */
+	}
+
+	/* The request names a keyring: the key is made (once) in there. */
+	added = ring.added;
+	for (int round = 0; round < 2; round++) {
+		side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509,
+			  rt_alice);
+		side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_X509,
+			  rt_alice);
+		srv.env.peer_keyring = cli.env.peer_keyring = 4711;
+		srv.p.keyring = 77;
+		cli.p.peername = "server.test";
+		run_pair(&srv, &cli);
+		CHECK(srv.res.status == 0 && srv.res.nremote_auth == 1);
+		k = mem_find((int32_t)srv.res.remote_auth[0]);
+		CHECK(k && k->keyring == 77 && strcmp(k->desc, want) == 0);
+		CHECK(srv.res.remote_auth[0] != first);
+		done(&srv, &cli);
+	}
+	CHECK(ring.added == added + 1);
+	mem_free(&ring);
+}
+
+/* The peer key cannot be made (quota): tags still, unless "require". */
+TEST(peer_key_failure)
+{
+	struct side srv, cli;
+
+	mem_free(&ring);
+	ring.fail_add = true;
+	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509, rt_alice);
+	side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_X509, rt_alice);
+	cli.p.peername = "server.test";
+	run_pair(&srv, &cli);
+	show("server", &srv);
+	CHECK(srv.res.status == 0 && srv.res.nremote_auth == 0);
+	CHECK(tags_are(&srv.res.tags, 2, "alice", "example-members"));
+	done(&srv, &cli);
+
+	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509,
+		  rt_require);
+	side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_X509, rt_alice);
+	cli.p.peername = "server.test";
+	run_pair(&srv, &cli);
+	show("server", &srv);
+	CHECK(srv.res.status == EACCES);
+	CHECK(strstr(srv.res.reason, "keyring") != NULL);
+	CHECK(srv.res.tags.count == 0 && srv.res.nremote_auth == 0);
+	done(&srv, &cli);
+	ring.fail_add = false;
+}
+
+/* [server] client-ca: only those CAs vouch for clients. */
+TEST(server_client_ca)
+{
+	struct side srv, cli;
+
+	/* alice's CA is not the client CA: refused. */
+	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509,
+		  rt_clientca);
+	side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_X509, rt_alice);
+	cli.p.peername = "server.test";
+	run_pair(&srv, &cli);
+	show("server", &srv);
+	CHECK(srv.res.status == EACCES);
+	CHECK(srv.res.tags.count == 0);
+	done(&srv, &cli);
+
+	/* mallory's (rogue) CA is: accepted, although ca-file says "ca". */
+	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509,
+		  rt_clientca);
+	side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_X509,
+		  rt_mallory);
+	cli.p.peername = "server.test";
+	run_pair(&srv, &cli);
+	show("server", &srv);
+	CHECK(srv.res.status == 0 && srv.res.peer_verified);
 	done(&srv, &cli);
 }
 
@@ -711,6 +948,15 @@ int main(int argc, char **argv)
 	rt_bob = make_rt("bob", "bob", "request");
 	rt_none = make_rt("none", NULL, "request");
 	rt_require = make_rt("require", NULL, "require");
+	rt_rogue = make_rt_ca("rogue", "mallory", "request", "rogue-ca", "");
+	{
+		char extra[600];
+
+		snprintf(extra, sizeof(extra), "client-ca = %s/rogue-ca.pem\n",
+			 certs);
+		rt_clientca = make_rt_ca("clientca", NULL, "request", "ca",
+					 extra);
+	}
 
 	RUN(x509_mutual_with_tags);
 	RUN(x509_untrusted_client);
@@ -720,6 +966,9 @@ int main(int argc, char **argv)
 	RUN(unauth_client);
 	RUN(keyring_client_certificate);
 	RUN(psk);
+	RUN(peer_keys_bounded);
+	RUN(peer_key_failure);
+	RUN(server_client_ca);
 	RUN(timeout_and_garbage);
 	RUN(ktls_required_fails_cleanly);
 	RUN(live_keyring);
@@ -730,6 +979,8 @@ int main(int argc, char **argv)
 	tt_runtime_free(rt_bob);
 	tt_runtime_free(rt_none);
 	tt_runtime_free(rt_require);
+	tt_runtime_free(rt_rogue);
+	tt_runtime_free(rt_clientca);
 	tt_tls_global_deinit();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)

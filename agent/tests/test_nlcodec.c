@@ -15,6 +15,7 @@
 #include <linux/netlink.h>
 
 #include "handshake.h"
+#include "netlink.h"
 #include "nlcodec.h"
 #include "tt_test.h"
 
@@ -899,6 +900,98 @@ TEST(ready)
 	CHECK(tt_nl_count_ready(buf, off - 1, FAM, 1) == -EBADMSG);
 }
 
+/* A reply that does not parse still names the socket the kernel installed. */
+TEST(accept_sockfd_of_bad_reply)
+{
+	static char name[2001];
+	struct nlmsghdr *nlh;
+
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	nlh = start_reply();
+	put_mandatory(nlh, true, true, true);
+	mnl_attr_put_strz(nlh, TT_HS_A_ACCEPT_PEERNAME, name);
+	expect_bad("peername of 2000 bytes", nlh->nlmsg_len);
+	seed("accept", "longname", buf, nlh->nlmsg_len);
+	CHECK(tt_nl_accept_sockfd(buf, nlh->nlmsg_len, FAM, SEQ) == 3);
+	CHECK(tt_nl_accept_sockfd(buf, nlh->nlmsg_len, FAM, SEQ + 1) == -1);
+	CHECK(tt_nl_accept_sockfd(buf, nlh->nlmsg_len, FAM + 1, SEQ) == -1);
+
+	/* Missing message type: unusable, but the fd is known. */
+	nlh = start_reply();
+	put_mandatory(nlh, true, false, true);
+	expect_bad("no message type", nlh->nlmsg_len);
+	CHECK(tt_nl_accept_sockfd(buf, nlh->nlmsg_len, FAM, SEQ) == 3);
+
+	/* A malformed attribute after SOCKFD. */
+	nlh = start_reply();
+	put_mandatory(nlh, true, true, true);
+	mnl_attr_put_u16(nlh, TT_HS_A_ACCEPT_TIMEOUT, 5);
+	expect_bad("timeout as u16", nlh->nlmsg_len);
+	CHECK(tt_nl_accept_sockfd(buf, nlh->nlmsg_len, FAM, SEQ) == 3);
+
+	/* No usable SOCKFD: nothing to answer. */
+	nlh = start_reply();
+	put_mandatory(nlh, false, true, true);
+	CHECK(tt_nl_accept_sockfd(buf, nlh->nlmsg_len, FAM, SEQ) == -1);
+	nlh = start_reply();
+	mnl_attr_put_u16(nlh, TT_HS_A_ACCEPT_SOCKFD, 3);
+	CHECK(tt_nl_accept_sockfd(buf, nlh->nlmsg_len, FAM, SEQ) == -1);
+	nlh = start_reply();
+	mnl_attr_put_u32(nlh, TT_HS_A_ACCEPT_SOCKFD, (uint32_t)-4);
+	CHECK(tt_nl_accept_sockfd(buf, nlh->nlmsg_len, FAM, SEQ) == -1);
+	nlh = start_reply();
+	put_mandatory(nlh, true, true, true);
+	mnl_attr_put_u32(nlh, TT_HS_A_ACCEPT_SOCKFD, 4);
+	CHECK(tt_nl_accept_sockfd(buf, nlh->nlmsg_len, FAM, SEQ) == -1);
+	CHECK(tt_nl_accept_sockfd(buf, 0, FAM, SEQ) == -1);
+}
+
+/* Peernames are whatever the consumer passed: up to 1024 bytes. */
+TEST(accept_long_peername)
+{
+	static char name[TT_PEERNAME_MAX + 1];
+	struct tt_accept a;
+	struct nlmsghdr *nlh;
+	unsigned int flags;
+
+	CHECK(TT_PEERNAME_MAX >= 1024);
+	memset(name, 'p', 300);
+	name[300] = '\0';
+	nlh = start_reply();
+	put_mandatory(nlh, true, true, true);
+	mnl_attr_put_strz(nlh, TT_HS_A_ACCEPT_PEERNAME, name);
+	CHECK(parse_acc(buf, nlh->nlmsg_len, &a, &flags) == 0);
+	CHECK(a.has_peername && strlen(a.peername) == 300);
+
+	memset(name, 'q', TT_PEERNAME_MAX);
+	name[TT_PEERNAME_MAX] = '\0';
+	nlh = start_reply();
+	put_mandatory(nlh, true, true, true);
+	mnl_attr_put_strz(nlh, TT_HS_A_ACCEPT_PEERNAME, name);
+	CHECK(parse_acc(buf, nlh->nlmsg_len, &a, &flags) == 0);
+	CHECK(a.has_peername && strlen(a.peername) == TT_PEERNAME_MAX);
+	CHECK(a.sockfd == 3);
+}
+
+/* A READY without a handler class may announce our requests. */
+TEST(ready_without_class)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = msg_start(buf, FAM, 0, TT_HS_CMD_READY);
+	CHECK(tt_nl_count_ready(buf, nlh->nlmsg_len, FAM, 1) == 1);
+}
+
+/* A receive timeout is no "queue empty". */
+TEST(recv_timeout_is_an_error)
+{
+	CHECK(tt_nl_recv_errno(EAGAIN) == -ETIMEDOUT);
+	CHECK(tt_nl_recv_errno(EWOULDBLOCK) == -ETIMEDOUT);
+	CHECK(tt_nl_recv_errno(ENOBUFS) == -ENOBUFS);
+	CHECK(tt_nl_recv_errno(EINTR) == -EINTR);
+}
+
 int main(void)
 {
 	seed_dir = getenv("TT_SEED_DIR");
@@ -918,5 +1011,9 @@ int main(void)
 	RUN(getfamily);
 	RUN(getpolicy);
 	RUN(ready);
+	RUN(accept_sockfd_of_bad_reply);
+	RUN(accept_long_peername);
+	RUN(ready_without_class);
+	RUN(recv_timeout_is_an_error);
 	return tt_test_summary();
 }

@@ -2,7 +2,9 @@
 /*
  * libFuzzer target: evaluation of arbitrary DER against a fixed policy
  * that uses every filter type, with and without explanation. Checks that
- * the result is sorted and unique and that explanation and result agree.
+ * the result is sorted and unique and that explanation and result agree,
+ * that tp_evaluate_crt() agrees with tp_evaluate_der(), and that the
+ * evaluator's own DN formatting gives GnuTLS's string whenever it is used.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -10,7 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
 #include "tagpolicy.h"
+#include "tp_internal.h"
 
 static const char policy_yaml[] =
 	"filters:\n"
@@ -55,6 +61,27 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* tp_evaluate_crt() on the imported certificate gives the same tags. */
+static void check_crt(const uint8_t *data, size_t size,
+		      const struct tp_tags *want)
+{
+	gnutls_datum_t d = { (unsigned char *)data, (unsigned int)size };
+	gnutls_x509_crt_t crt;
+	struct tp_tags t;
+
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return;
+	if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) < 0)
+		__builtin_trap();	/* tp_evaluate_der() accepted it */
+	if (tp_evaluate_crt(policy, crt, &t, NULL) != 0 || t.count != want->count)
+		__builtin_trap();
+	for (size_t i = 0; i < t.count; i++)
+		if (strcmp(t.names[i], want->names[i]) != 0)
+			__builtin_trap();
+	tp_tags_free(&t);
+	gnutls_x509_crt_deinit(crt);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tp_tags t1, t2;
@@ -85,6 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (assigned != t1.count)
 			__builtin_trap();
+		check_crt(data, size, &t1);
 	}
 	tp_tags_free(&t1);
 	tp_tags_free(&t2);

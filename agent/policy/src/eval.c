@@ -3,7 +3,7 @@
  * Evaluating a certificate against a loaded policy.
  *
  * The DER is imported once into a gnutls_x509_crt_t held by a per-call
- * context. Every field a filter compares against is derived on first use
+ * context (tp_evaluate_crt() borrows one the caller imported). Every field a filter compares against is derived on first use
  * and cached in the context (a bit in ctx->have records that it was
  * tried, so a field that is absent is not looked for twice). Each
  * filter's outcome is cached as well, so a filter named by many tags is
@@ -96,6 +96,7 @@ enum { SAN_DNS, SAN_IP, SAN_URI, SAN_EMAIL, SAN__COUNT };
 struct ctx {
 	const struct tp_policy *policy;
 	gnutls_x509_crt_t crt;
+	bool		own_crt;	/* imported here: deinit in ctx_free */
 	unsigned int	have;		/* 1 << TP_D_*: derivation was tried */
 	bool		oom;
 	bool		explain;
@@ -118,6 +119,7 @@ struct ctx {
 	struct strlist	san[SAN__COUNT];
 
 	signed char	*result;	/* per filter: -1 untried, 0, 1 */
+	signed char	result_buf[256];	/* @result for small policies */
 	char		**detail;	/* per filter, when explaining */
 };
 
@@ -269,12 +271,15 @@ static const char *get_serial(struct ctx *c)
 	return c->serial;
 }
 
+/* ---- distinguished names ------------------------------------------------ */
+
 static char *get_dn(struct ctx *c, bool issuer)
 {
 	gnutls_datum_t d = { NULL, 0 };
 	char *s = NULL;
 	int r;
 
+	/* The RFC 4514 string exactly as GnuTLS gives it (flags 0) */
 	r = issuer ? gnutls_x509_crt_get_issuer_dn3(c->crt, &d, 0)
 		   : gnutls_x509_crt_get_dn3(c->crt, &d, 0);
 	if (r == 0)
@@ -500,7 +505,7 @@ static int match_text(struct ctx *c, const struct tp_filter *f,
 		set_detail(c, detail, "%s not available", what);
 		return 0;
 	}
-	m = tp_pattern_match(f->pattern, value);
+	m = tp_cpattern_match(f->pattern, &f->cpat, value, strlen(value));
 	set_detail(c, detail, "%s '%s' %s '%s'", what, value,
 		   m ? "matches" : "does not match", f->pattern);
 	return m;
@@ -514,7 +519,8 @@ static int match_san(struct ctx *c, const struct tp_filter *f, int kind,
 	get_sans(c);
 	l = &c->san[kind];
 	for (size_t i = 0; i < l->n; i++) {
-		if (tp_pattern_match(f->pattern, l->v[i])) {
+		if (tp_cpattern_match(f->pattern, &f->cpat, l->v[i],
+				      strlen(l->v[i]))) {
 			set_detail(c, detail, "%s SAN '%s' matches '%s'",
 				   what, l->v[i], f->pattern);
 			return 1;
@@ -536,13 +542,13 @@ static int match_fingerprint(struct ctx *c, const struct tp_filter *f,
 	 * fingerprint. Without wildcards the pattern's length says which one
 	 * can match, and the other is not computed.
 	 */
-	bool wild = tp_pattern_wildcards(f->pattern) > 0;
-	size_t len = strlen(f->pattern);
+	bool wild = f->cpat.wildcards > 0;
+	size_t len = f->cpat.len;
 	const char *fp;
 
 	if (wild || len == 64) {
 		fp = get_fingerprint(c, true);
-		if (fp && tp_pattern_match(f->pattern, fp)) {
+		if (fp && tp_cpattern_match(f->pattern, &f->cpat, fp, 64)) {
 			set_detail(c, detail, "SHA-256 fingerprint %s matches '%s'",
 				   fp, f->pattern);
 			return 1;
@@ -550,7 +556,7 @@ static int match_fingerprint(struct ctx *c, const struct tp_filter *f,
 	}
 	if (wild || len == 40) {
 		fp = get_fingerprint(c, false);
-		if (fp && tp_pattern_match(f->pattern, fp)) {
+		if (fp && tp_cpattern_match(f->pattern, &f->cpat, fp, 40)) {
 			set_detail(c, detail, "SHA-1 fingerprint %s matches '%s'",
 				   fp, f->pattern);
 			return 1;
@@ -701,8 +707,9 @@ static void ctx_free(struct ctx *c)
 		for (size_t i = 0; i < c->policy->nfilters; i++)
 			free(c->detail[i]);
 	free(c->detail);
-	free(c->result);
-	if (c->crt)
+	if (c->result != c->result_buf)
+		free(c->result);
+	if (c->crt && c->own_crt)
 		gnutls_x509_crt_deinit(c->crt);
 }
 
@@ -760,53 +767,34 @@ static int explain_tag(struct ctx *c, const struct tp_tag *t,
 	return 0;
 }
 
-int tp_evaluate_der(const struct tp_policy *policy, const unsigned char *der,
-		    size_t len, struct tp_tags *tags, struct tp_explain *explain)
+/* Evaluates with @c->crt set; frees the context. */
+static int evaluate(struct ctx *c, struct tp_tags *tags,
+		    struct tp_explain *explain)
 {
-	struct ctx c = { .policy = policy, .explain = explain != NULL };
-	gnutls_datum_t datum;
 	int ret = 0;
 
-	if (tags) {
-		tags->names = NULL;
-		tags->count = 0;
-	}
+	/* Small policies keep their per-filter results on the stack. */
+	c->result = c->policy->nfilters < sizeof(c->result_buf) ?
+		    c->result_buf : malloc(c->policy->nfilters + 1);
+	tags->names = calloc(c->policy->ntags + 1, sizeof(*tags->names));
 	if (explain) {
-		explain->tags = NULL;
-		explain->count = 0;
+		c->detail = calloc(c->policy->nfilters + 1, sizeof(*c->detail));
+		explain->tags = calloc(c->policy->ntags + 1, sizeof(*explain->tags));
 	}
-	if (!policy || !tags || !der || len == 0 || len > UINT_MAX)
-		return -EINVAL;
-
-	if (gnutls_x509_crt_init(&c.crt) < 0)
-		return -ENOMEM;
-	datum.data = (unsigned char *)der;
-	datum.size = (unsigned int)len;
-	if (gnutls_x509_crt_import(c.crt, &datum, GNUTLS_X509_FMT_DER) < 0) {
-		ret = -EINVAL;
-		goto out;
-	}
-
-	c.result = malloc(policy->nfilters + 1);
-	tags->names = calloc(policy->ntags + 1, sizeof(*tags->names));
-	if (explain) {
-		c.detail = calloc(policy->nfilters + 1, sizeof(*c.detail));
-		explain->tags = calloc(policy->ntags + 1, sizeof(*explain->tags));
-	}
-	if (!c.result || !tags->names ||
-	    (explain && (!c.detail || !explain->tags))) {
+	if (!c->result || !tags->names ||
+	    (explain && (!c->detail || !explain->tags))) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	memset(c.result, -1, policy->nfilters + 1);
+	memset(c->result, -1, c->policy->nfilters + 1);
 
 	/* Tags are kept sorted and unique, so the output is too. */
-	for (size_t i = 0; i < policy->ntags && !c.oom; i++) {
-		const struct tp_tag *t = &policy->tags[i];
+	for (size_t i = 0; i < c->policy->ntags && !c->oom; i++) {
+		const struct tp_tag *t = &c->policy->tags[i];
 		bool assigned = true;
 
-		for (size_t r = 0; r < t->nrefs && !c.oom; r++) {
-			bool held = filter_result(&c, t->refs[r].filter) !=
+		for (size_t r = 0; r < t->nrefs && !c->oom; r++) {
+			bool held = filter_result(c, t->refs[r].filter) !=
 				    t->refs[r].negated;
 
 			if (!held) {
@@ -815,13 +803,13 @@ int tp_evaluate_der(const struct tp_policy *policy, const unsigned char *der,
 					break;	/* all must hold: done */
 			}
 		}
-		if (c.oom)
+		if (c->oom)
 			break;
 		if (explain) {
 			struct tp_explain_tag *et = &explain->tags[explain->count++];
 
 			et->assigned = assigned;
-			if (explain_tag(&c, t, et) < 0) {
+			if (explain_tag(c, t, et) < 0) {
 				ret = -ENOMEM;
 				goto out;
 			}
@@ -835,15 +823,61 @@ int tp_evaluate_der(const struct tp_policy *policy, const unsigned char *der,
 			tags->count++;
 		}
 	}
-	if (c.oom)
+	if (c->oom)
 		ret = -ENOMEM;
 out:
-	ctx_free(&c);
+	ctx_free(c);
 	if (ret) {
 		tp_tags_free(tags);
 		tp_explain_free(explain);
 	}
 	return ret;
+}
+
+static void clear_outputs(struct tp_tags *tags, struct tp_explain *explain)
+{
+	if (tags) {
+		tags->names = NULL;
+		tags->count = 0;
+	}
+	if (explain) {
+		explain->tags = NULL;
+		explain->count = 0;
+	}
+}
+
+int tp_evaluate_der(const struct tp_policy *policy, const unsigned char *der,
+		    size_t len, struct tp_tags *tags, struct tp_explain *explain)
+{
+	struct ctx c = { .policy = policy, .explain = explain != NULL,
+			 .own_crt = true };
+	gnutls_datum_t datum;
+
+	clear_outputs(tags, explain);
+	if (!policy || !tags || !der || len == 0 || len > UINT_MAX)
+		return -EINVAL;
+
+	if (gnutls_x509_crt_init(&c.crt) < 0)
+		return -ENOMEM;
+	datum.data = (unsigned char *)der;
+	datum.size = (unsigned int)len;
+	if (gnutls_x509_crt_import(c.crt, &datum, GNUTLS_X509_FMT_DER) < 0) {
+		ctx_free(&c);
+		return -EINVAL;
+	}
+	return evaluate(&c, tags, explain);
+}
+
+int tp_evaluate_crt(const struct tp_policy *policy, gnutls_x509_crt_t crt,
+		    struct tp_tags *tags, struct tp_explain *explain)
+{
+	struct ctx c = { .policy = policy, .explain = explain != NULL,
+			 .crt = crt };
+
+	clear_outputs(tags, explain);
+	if (!policy || !tags || !crt)
+		return -EINVAL;
+	return evaluate(&c, tags, explain);
 }
 
 /* ---- the uncached baseline (benchmark only) ------------------------------ */
@@ -852,7 +886,7 @@ out:
 static int fresh_filter(const struct tp_policy *policy, size_t idx,
 			const unsigned char *der, size_t len)
 {
-	struct ctx c = { .policy = policy };
+	struct ctx c = { .policy = policy, .own_crt = true };
 	gnutls_datum_t datum = { (unsigned char *)der, (unsigned int)len };
 	int r;
 

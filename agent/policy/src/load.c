@@ -441,6 +441,8 @@ static void load_filter(struct loader *ld, yaml_document_t *doc,
 			for (char *c = f.pattern; *c; c++)
 				if (*c >= 'A' && *c <= 'Z')
 					*c = (char)(*c - 'A' + 'a');
+		if (f.pattern)
+			tp_pattern_compile(f.pattern, &f.cpat);
 		break;
 	}
 	case TP_ARG_PURPOSE:

@@ -57,6 +57,52 @@ bool tp_pattern_match(const char *pattern, const char *text)
 	return *p == '\0';
 }
 
+void tp_pattern_compile(const char *pattern, struct tp_cpattern *cp)
+{
+	size_t stars = 0, qmarks = 0, star_at = 0, len = 0;
+
+	for (const char *c = pattern; *c; c++, len++) {
+		if (*c == '*') {
+			stars++;
+			star_at = len;
+		} else if (*c == '?') {
+			qmarks++;
+		}
+	}
+	cp->len = len;
+	cp->wildcards = stars + qmarks;
+	cp->prefix = 0;
+	if (stars + qmarks == 0) {
+		cp->kind = TP_P_LITERAL;
+	} else if (stars == 1 && qmarks == 0) {
+		cp->kind = TP_P_STAR;
+		cp->prefix = star_at;
+	} else {
+		cp->kind = TP_P_GENERAL;
+	}
+}
+
+bool tp_cpattern_match(const char *pattern, const struct tp_cpattern *cp,
+		       const char *text, size_t len)
+{
+	size_t suffix;
+
+	switch (cp->kind) {
+	case TP_P_LITERAL:
+		return len == cp->len && memcmp(pattern, text, len) == 0;
+	case TP_P_STAR:
+		/* "P*S" holds when the text starts with P and ends with S. */
+		suffix = cp->len - cp->prefix - 1;
+		return len >= cp->prefix + suffix &&
+		       memcmp(pattern, text, cp->prefix) == 0 &&
+		       memcmp(pattern + cp->prefix + 1, text + len - suffix,
+			      suffix) == 0;
+	case TP_P_GENERAL:
+		break;
+	}
+	return tp_pattern_match(pattern, text);
+}
+
 bool tp_name_valid(const char *name)
 {
 	size_t len = 0;

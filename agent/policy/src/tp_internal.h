@@ -47,10 +47,29 @@ struct tp_ftype_info {
 
 extern const struct tp_ftype_info tp_ftypes[TP_F__COUNT];
 
+/*
+ * A pattern as prepared at load time, so that the common shapes are
+ * decided without the general matcher: no wildcard (equality), or one
+ * '*' and no '?' (a prefix and a suffix, "*" matching everything).
+ */
+enum tp_pkind {
+	TP_P_GENERAL = 0,	/* anything else: tp_pattern_match() */
+	TP_P_LITERAL,
+	TP_P_STAR,
+};
+
+struct tp_cpattern {
+	enum tp_pkind	kind;
+	size_t		len;		/* strlen(pattern) */
+	size_t		prefix;		/* TP_P_STAR: bytes before the '*' */
+	size_t		wildcards;	/* tp_pattern_wildcards(pattern) */
+};
+
 struct tp_filter {
 	char		*name;
 	enum tp_ftype	type;
 	char		*pattern;	/* TP_ARG_PATTERN; NULL otherwise */
+	struct tp_cpattern cpat;	/* @pattern prepared (tp_pattern_compile) */
 	char		*arg_text;	/* the argument as written, for explain */
 	time_t		threshold;	/* TP_ARG_TIME */
 	unsigned int	ku_bits;	/* keyUsage: GNUTLS_KEY_* bits required */
@@ -82,6 +101,10 @@ struct tp_policy {
 /* Pattern matching (pattern.c). */
 size_t tp_pattern_wildcards(const char *pattern);
 bool tp_pattern_match(const char *pattern, const char *text);
+void tp_pattern_compile(const char *pattern, struct tp_cpattern *cp);
+/* Same result as tp_pattern_match(); @len is strlen(@text). */
+bool tp_cpattern_match(const char *pattern, const struct tp_cpattern *cp,
+		       const char *text, size_t len);
 
 /* Name rule [A-Za-z0-9_-]{1,255}. */
 bool tp_name_valid(const char *name);

@@ -19,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
 #include "tagpolicy.h"
 #include "tp_internal.h"
 #include "tp_debug.h"
@@ -418,6 +421,89 @@ static void test_filter_subject(void)
 		    "bob", "alice");
 	filter_case("    type: x509.tbs.subject\n    pattern: \"CN=?????,*\"",
 		    "alice", "v1");
+}
+
+/* The load-time fast paths of the matcher agree with the general one. */
+static void test_pattern_compiled(void)
+{
+	static const char *const pats[] = {
+		"", "a", "abc", "*", "**", "a*", "*a", "ab*ba", "a*b*c",
+		"CN=*,O=Example", "*O=Example", "CN=Test CA,O=Ex*", "?", "a?c",
+		"*?", "x*x", "aa*aa",
+	};
+	static const char *const texts[] = {
+		"", "a", "aa", "ab", "abc", "aba", "abba", "abxba", "aaa",
+		"aaaa", "aabaa", "x", "xx", "xax", "CN=alice,O=Example",
+		"CN=Test CA,O=Example", "O=Example", "CN=Test CA,O=Ex",
+	};
+	size_t fast = 0;
+
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+		struct tp_cpattern cp;
+
+		tp_pattern_compile(pats[i], &cp);
+		fast += cp.kind != TP_P_GENERAL;
+		CHECK(cp.len == strlen(pats[i]));
+		CHECK(cp.wildcards == tp_pattern_wildcards(pats[i]));
+		for (size_t j = 0; j < sizeof(texts) / sizeof(texts[0]); j++)
+			CHECKF(tp_cpattern_match(pats[i], &cp, texts[j],
+						 strlen(texts[j])) ==
+			       tp_pattern_match(pats[i], texts[j]),
+			       "'%s' vs '%s'", pats[i], texts[j]);
+	}
+	CHECK(fast == 12);
+}
+
+/* tp_evaluate_crt on an imported certificate gives tp_evaluate_der's results. */
+static void test_evaluate_crt(void)
+{
+	static const char *const names[] = { "alice", "bob", "selfie", "v1", "ca" };
+	struct tp_policy *p = load(
+		"filters:\n"
+		"  sub: {type: x509.tbs.subject, pattern: \"CN=*,O=Example\"}\n"
+		"  iss: {type: x509.tbs.issuer, pattern: \"CN=Test CA,O=Example\"}\n"
+		"  self: {type: x509.derived.selfSigned}\n"
+		"  ser: {type: x509.tbs.serialNumber, pattern: \"8a1b*\"}\n"
+		"  dns: {type: x509.extension.subjectAltName.dns, pattern: \"*.example.com\"}\n"
+		"tags:\n"
+		"  a: {filter: [sub]}\n  b: {filter: [iss, not self]}\n"
+		"  c: {filter: [ser, dns]}\n  d: {filter: [self]}\n");
+
+	if (!p)
+		return;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct blob b = cert(names[i]);
+		gnutls_datum_t d = { b.data, (unsigned int)b.len };
+		gnutls_x509_crt_t crt;
+		struct tp_tags t1, t2;
+		struct tp_explain e1, e2;
+		char want[512];
+
+		CHECK(gnutls_x509_crt_init(&crt) == 0);
+		CHECK(gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) == 0);
+		CHECK(tp_evaluate_der(p, b.data, b.len, &t1, &e1) == 0);
+		snprintf(want, sizeof(want), "%s", joined(&t1));
+		CHECK(tp_evaluate_crt(p, crt, &t2, &e2) == 0);
+		CHECKF(strcmp(want, joined(&t2)) == 0, "%s: '%s' vs '%s'",
+		       names[i], want, joined(&t2));
+		CHECK(e1.count == e2.count);
+		for (size_t k = 0; k < e1.count && k < e2.count; k++)
+			for (size_t f = 0; f < e1.tags[k].nfilters; f++)
+				CHECK(strcmp(e1.tags[k].filters[f].detail,
+					     e2.tags[k].filters[f].detail) == 0);
+		tp_tags_free(&t1);
+		tp_tags_free(&t2);
+		tp_explain_free(&e1);
+		tp_explain_free(&e2);
+		/* The certificate is still the caller's, and still usable. */
+		CHECK(tp_evaluate_crt(p, crt, &t2, NULL) == 0);
+		CHECK(strcmp(want, joined(&t2)) == 0);
+		tp_tags_free(&t2);
+		gnutls_x509_crt_deinit(crt);
+		free(b.data);
+	}
+	CHECK(tp_evaluate_crt(p, NULL, &(struct tp_tags){ 0 }, NULL) == -EINVAL);
+	tp_policy_free(p);
 }
 
 static void test_filter_not_before(void)
@@ -1464,6 +1550,7 @@ int main(int argc, char **argv)
 	RUN(test_pattern_basics);
 	RUN(test_pattern_wildcard_count);
 	RUN(test_pattern_pathological);
+	RUN(test_pattern_compiled);
 	RUN(test_names);
 	RUN(test_printable);
 	RUN(test_times);
@@ -1493,6 +1580,7 @@ int main(int argc, char **argv)
 	RUN(test_baseline_agrees);
 	RUN(test_threads_share_policy);
 	RUN(test_bad_der);
+	RUN(test_evaluate_crt);
 	RUN(test_empty_policy);
 
 	RUN(test_dir_cross_file);

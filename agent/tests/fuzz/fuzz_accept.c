@@ -22,6 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The kernel hands us aligned datagrams; so does recv(). */
 	memcpy(buf, data, size);
 	ret = tt_nl_parse_accept(buf, size, 0x1f, 4242, &acc, &flags);
+	/* The descriptor of a refused reply: -1 or a valid number. */
+	if (ret < 0 && tt_nl_accept_sockfd(buf, size, 0x1f, 4242) < -1)
+		__builtin_trap();
 	if (ret == 0 && (flags & TT_ACCEPT_GOT_REPLY)) {
 		tt_hs_params_from_accept(&acc, &p);
 		/* The peername, when present, is a terminated string. */
