@@ -7,7 +7,7 @@
 # Kernel workflow: kernel-tree, kernel-export, kunit, checkpatch, bisect.
 
 .PHONY: all demo check bench kernel-tree kernel-export kunit checkpatch bisect \
-	agent agent-check deps clean
+	agent agent-check deps clean vm-kernel vm-smoke
 
 all: check
 
@@ -44,6 +44,17 @@ bench:
 	@test -d build/linux/.git || scripts/kernel-tree.sh
 	@$(MAKE) -s -C bench/tagset run
 	@if [ -f agent/Makefile ]; then $(MAKE) -s -C agent bench; fi
+
+# The VM rig (vm/README.md): an x86_64 kernel under qemu (TCG).
+# VARIANT=debug builds/boots the KASAN + lockdep + kmemleak kernel.
+vm-kernel:
+	@scripts/vm-kernel.sh
+
+vm-smoke:
+	@scripts/deps.sh agent vm
+	@$(MAKE) -s -C agent
+	@scripts/vm-kernel.sh --if-stale
+	@vm/run --variant $(or $(VARIANT),base) vm/scenarios/smoke.sh
 
 deps:
 	@scripts/deps.sh kernel kunit checkpatch bench agent

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Install the Debian packages a part of the project needs, when missing.
-# Usage: deps.sh PART...   (kernel, kunit, checkpatch, bench, agent)
+# Usage: deps.sh PART...   (kernel, kunit, checkpatch, bench, agent, vm)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -12,6 +12,7 @@ for part in "$@"; do
 	kunit)	want+=(ccache) ;;
 	checkpatch) want+=(python3-ply python3-git) ;;
 	bench)	want+=(gcc make) ;;
+	vm)	want+=(qemu-system-x86 ccache coreutils util-linux kmod) ;;
 	agent)	for f in "$top/agent/DEPENDS" "$top/agent/policy/DEPENDS"; do
 			[ -f "$f" ] || continue
 			while read -r p; do

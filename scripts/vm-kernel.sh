@@ -1,0 +1,90 @@
+#!/bin/bash
+# Build the VM rig's x86_64 kernel (bzImage) from build/linux.
+#   VARIANT=base  (default) vm/config/base.config            -> build/vm/kernel
+#   VARIANT=debug base.config + vm/config/debug.config       -> build/vm/kernel-debug
+# tinyconfig, then the fragments merged with merge_config.sh -m, then
+# olddefconfig; fails, naming them, if any requested option did not make it
+# into the final .config. Prints the time taken.
+# --if-stale: do nothing when the bzImage was built from build/linux's
+# current HEAD with the current fragments (make vm-smoke uses it).
+set -euo pipefail
+if_stale=0
+[ "${1:-}" = --if-stale ] && if_stale=1
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+tree=$top/build/linux
+variant=${VARIANT:-base}
+case "$variant" in
+base)	out=$top/build/vm/kernel
+	frags=("$top/vm/config/base.config") ;;
+debug)	out=$top/build/vm/kernel-debug
+	frags=("$top/vm/config/base.config" "$top/vm/config/debug.config") ;;
+*)	echo "vm-kernel: unknown VARIANT '$variant' (base or debug)" >&2; exit 2 ;;
+esac
+jobs=${JOBS:-$(nproc)}
+export PATH=/usr/bin:/bin:$PATH
+# ccache's default cache directory; paths hashed relative to the clone.
+export CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
+
+"$top/scripts/deps.sh" kernel vm
+[ -d "$tree/.git" ] || "$top/scripts/kernel-tree.sh"
+
+stamp() {
+	git -C "$tree" rev-parse HEAD
+	git -C "$tree" --no-optional-locks status --porcelain --untracked-files=no | sha256sum
+	cat "${frags[@]}" | sha256sum
+}
+if [ "$if_stale" = 1 ] && [ -f "$out/arch/x86/boot/bzImage" ] &&
+   [ "$(stamp)" = "$(cat "$out/.vm-stamp" 2>/dev/null)" ]; then
+	exit 0
+fi
+rm -f "$out/.vm-stamp"
+
+cc=gcc
+command -v ccache >/dev/null && cc="ccache gcc"
+mkdir -p "$out" "$top/build/logs"
+log=$top/build/logs/vm-kernel-$variant.log
+start=$(date +%s)
+kmake() {
+	nice -n 19 make -C "$tree" O="$out" ARCH=x86_64 CC="$cc" "$@"
+}
+
+echo "vm-kernel: $variant kernel in ${out#"$top"/} (log ${log#"$top"/})"
+{
+	kmake tinyconfig
+	"$tree/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
+		"${frags[@]}"
+	kmake olddefconfig
+} >"$log" 2>&1 || { tail -n 30 "$log" >&2; echo "vm-kernel: configuration failed" >&2; exit 1; }
+
+# Every option a fragment asks for must be in the final .config as asked.
+dropped=()
+for f in "${frags[@]}"; do
+	while IFS= read -r line; do
+		case "$line" in
+		CONFIG_*=*)
+			grep -qxF -- "$line" "$out/.config" ||
+				dropped+=("$line (have: $(grep -E "^(# )?${line%%=*}[= ]" "$out/.config" || echo unset))") ;;
+		"# CONFIG_"*" is not set")
+			sym=${line#\# }; sym=${sym%% *}
+			if grep -qE "^$sym=" "$out/.config"; then
+				dropped+=("$line (have: $(grep -E "^$sym=" "$out/.config"))")
+			fi ;;
+		esac
+	done < "$f"
+done
+if [ ${#dropped[@]} -gt 0 ]; then
+	echo "vm-kernel: options requested but not in the final .config:" >&2
+	printf '  %s\n' "${dropped[@]}" >&2
+	exit 1
+fi
+
+if ! kmake -j"$jobs" bzImage >>"$log" 2>&1; then
+	grep -E 'error|Error' "$log" | head -n 20 >&2
+	echo "vm-kernel: build failed, see ${log#"$top"/}" >&2
+	exit 1
+fi
+ln -sf arch/x86/boot/bzImage "$out/bzImage"
+stamp >"$out/.vm-stamp"
+end=$(date +%s)
+echo "vm-kernel: $(make -s -C "$tree" O="$out" kernelrelease 2>/dev/null) -> ${out#"$top"/}/bzImage ($(du -k "$out/arch/x86/boot/bzImage" | cut -f1) KiB) in $((end - start)) s"
