@@ -7,7 +7,8 @@
 # Kernel workflow: kernel-tree, kernel-export, kunit, checkpatch, bisect.
 
 .PHONY: all demo check bench kernel-tree kernel-export kunit checkpatch bisect \
-	agent agent-check deps clean vm-kernel vm-smoke
+	agent agent-check deps clean vm-kernel vm-smoke \
+	e2e-tags e2e-hostile e2e-stress
 
 all: check
 
@@ -55,6 +56,24 @@ vm-smoke:
 	@$(MAKE) -s -C agent
 	@scripts/vm-kernel.sh --if-stale
 	@vm/run --variant $(or $(VARIANT),base) vm/scenarios/smoke.sh
+
+# End to end: tlstagd's tags reach a kernel consumer (vm/module/tagtest.ko,
+# a kTLS echo server) for gnutls-cli clients; vm/scenarios/tags.sh.
+e2e-tags:
+	@scripts/deps.sh agent vm
+	@$(MAKE) -s -C agent
+	@scripts/vm-kernel.sh --if-stale
+	@$(MAKE) -s -C vm/module VARIANT=$(or $(VARIANT),base)
+	@vm/run --variant $(or $(VARIANT),base) vm/scenarios/tags.sh $(or $(VARIANT),base)
+
+# Hostile-agent scenarios (vm/README.md): build/vm/tools/hsdone against
+# vm/module's tagtest.ko. Not part of `make check`.
+e2e-hostile e2e-stress:
+	@scripts/deps.sh vm
+	@$(MAKE) -s -C vm/tools
+	@scripts/vm-kernel.sh --if-stale
+	@$(MAKE) -s -C vm/module VARIANT=$(or $(VARIANT),base)
+	@vm/run --variant $(or $(VARIANT),base) -t 600 vm/scenarios/$(@:e2e-%=%).sh
 
 deps:
 	@scripts/deps.sh kernel kunit checkpatch bench agent

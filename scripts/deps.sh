@@ -12,7 +12,8 @@ for part in "$@"; do
 	kunit)	want+=(ccache) ;;
 	checkpatch) want+=(python3-ply python3-git) ;;
 	bench)	want+=(gcc make) ;;
-	vm)	want+=(qemu-system-x86 ccache coreutils util-linux kmod) ;;
+	vm)	want+=(qemu-system-x86 ccache coreutils util-linux kmod libmnl-dev
+		       pkg-config) ;;
 	agent)	for f in "$top/agent/DEPENDS" "$top/agent/policy/DEPENDS"; do
 			[ -f "$f" ] || continue
 			while read -r p; do
