@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 mkdir -p build/logs
 
-all_suites=(checkpatch kunit bisect agent)
+all_suites=(checkpatch kunit bisect agent e2e)
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=("${all_suites[@]}")
 
@@ -18,6 +18,7 @@ run_suite() {
 	kunit)		scripts/kunit.sh ;;
 	bisect)		scripts/bisect-check.sh ;;
 	agent)		scripts/deps.sh agent && make -C agent check ;;
+	e2e)		scripts/e2e.sh ;;
 	*)		echo "check: unknown suite '$1'"; return 2 ;;
 	esac
 }
