@@ -81,3 +81,20 @@ deps:
 clean:
 	rm -rf build/kunit build/bench build/logs
 	@if [ -f agent/Makefile ]; then $(MAKE) -C agent clean; fi
+
+# Compatibility (vm/README.md): vm/scenarios/compat.sh on the patched kernel
+# (tlstagd with session-tags = no) and on the unpatched Debian 6.12 kernel
+# (VARIANT=notags, built from a worktree of build/linux at tag base).
+# Builds what is stale. Not part of `make check`.
+.PHONY: e2e-compat
+e2e-compat:
+	@scripts/deps.sh agent vm
+	@$(MAKE) -s -C agent
+	@scripts/vm-kernel.sh --if-stale
+	@VARIANT=notags scripts/vm-kernel.sh --if-stale
+	@$(MAKE) -s -C vm/module VARIANT=base
+	@$(MAKE) -s -C vm/module VARIANT=notags
+	@rc=0; \
+	vm/run --variant base vm/scenarios/compat.sh base || rc=1; \
+	vm/run --variant notags vm/scenarios/compat.sh notags || rc=1; \
+	exit $$rc

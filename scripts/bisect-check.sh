@@ -8,8 +8,11 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 tree=$top/build/linux
-wt=$top/build/linux-bisect
-bdir=$top/build/bisect
+# Laid out like build/linux and build/kunit (source at ../linux from the
+# object directory) so that ccache, with its base directory at the top,
+# serves the unchanged files from the KUnit build.
+wt=$top/build/bisect/linux
+bdir=$top/build/bisect/obj
 export PATH=/usr/bin:/bin:$PATH
 export CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
 
@@ -17,7 +20,10 @@ export CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
 [ -d "$tree/.git" ] || "$top/scripts/kernel-tree.sh" || exit 1
 
 if [ ! -e "$wt/.git" ]; then
+	# Anything else there (an older layout's build output) is rebuilt
+	rm -rf "$top/build/bisect" "$top/build/linux-bisect"
 	git -C "$tree" worktree prune
+	mkdir -p "$(dirname "$wt")"
 	git -C "$tree" worktree add -q --detach "$wt" base || exit 1
 fi
 cc=gcc

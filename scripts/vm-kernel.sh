@@ -2,6 +2,10 @@
 # Build the VM rig's x86_64 kernel (bzImage) from build/linux.
 #   VARIANT=base  (default) vm/config/base.config            -> build/vm/kernel
 #   VARIANT=debug base.config + vm/config/debug.config       -> build/vm/kernel-debug
+#   VARIANT=notags base.config, from the unpatched tree         -> build/vm/kernel-notags
+#     (build/linux-notags: a detached worktree of build/linux at tag
+#     "base", created when missing; fragment options whose symbol does
+#     not exist there, e.g. CONFIG_TAGSET, are dropped first)
 # tinyconfig, then the fragments merged with merge_config.sh -m, then
 # olddefconfig; fails, naming them, if any requested option did not make it
 # into the final .config. Prints the time taken.
@@ -19,7 +23,10 @@ base)	out=$top/build/vm/kernel
 	frags=("$top/vm/config/base.config") ;;
 debug)	out=$top/build/vm/kernel-debug
 	frags=("$top/vm/config/base.config" "$top/vm/config/debug.config") ;;
-*)	echo "vm-kernel: unknown VARIANT '$variant' (base or debug)" >&2; exit 2 ;;
+notags)	out=$top/build/vm/kernel-notags
+	tree=$top/build/linux-notags
+	frags=("$top/vm/config/base.config") ;;
+*)	echo "vm-kernel: unknown VARIANT '$variant' (base, debug or notags)" >&2; exit 2 ;;
 esac
 jobs=${JOBS:-$(nproc)}
 export PATH=/usr/bin:/bin:$PATH
@@ -27,7 +34,42 @@ export PATH=/usr/bin:/bin:$PATH
 export CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
 
 "$top/scripts/deps.sh" kernel vm
-[ -d "$tree/.git" ] || "$top/scripts/kernel-tree.sh"
+notags_dropped=()
+if [ "$variant" = notags ]; then
+	[ -d "$top/build/linux/.git" ] || "$top/scripts/kernel-tree.sh"
+	if [ ! -e "$tree/.git" ]; then
+		echo "vm-kernel: worktree ${tree#"$top"/} at tag base"
+		git -C "$top/build/linux" worktree add -q --detach "$tree" base || {
+			echo "vm-kernel: cannot add the worktree (a stale registration? git -C build/linux worktree prune)" >&2
+			exit 1
+		}
+	fi
+	# The unpatched kernel lacks the series' symbols: keep only the
+	# fragment lines whose symbol some Kconfig file defines.
+	mkdir -p "$out"
+	syms=$(grep -rhoE --include='Kconfig*' '^[[:space:]]*(menu)?config[[:space:]]+[A-Za-z0-9_]+' "$tree" |
+		awk '{ print "CONFIG_" $2 }' | sort -u)
+	filtered=() notags_dropped=()
+	for f in "${frags[@]}"; do
+		nf=$out/$(basename "$f" .config).notags.config
+		while IFS= read -r line; do
+			sym=
+			case "$line" in
+			CONFIG_*=*)	sym=${line%%=*} ;;
+			"# CONFIG_"*" is not set") sym=${line#\# }; sym=${sym%% *} ;;
+			esac
+			if [ -n "$sym" ] && ! grep -qxF -- "$sym" <<<"$syms"; then
+				notags_dropped+=("$line")
+				continue
+			fi
+			printf '%s\n' "$line"
+		done <"$f" >"$nf"
+		filtered+=("$nf")
+	done
+	frags=("${filtered[@]}")
+else
+	[ -d "$tree/.git" ] || "$top/scripts/kernel-tree.sh"
+fi
 
 stamp() {
 	git -C "$tree" rev-parse HEAD
@@ -50,6 +92,9 @@ kmake() {
 }
 
 echo "vm-kernel: $variant kernel in ${out#"$top"/} (log ${log#"$top"/})"
+for line in "${notags_dropped[@]}"; do
+	echo "vm-kernel: notags: dropped $line (no such symbol in the base tree)"
+done
 {
 	kmake tinyconfig
 	"$tree/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \

@@ -31,6 +31,7 @@ static const struct key_spec known_keys[] = {
 	{ "global", "handshake-timeout" },
 	{ "global", "tags-dir" },
 	{ "global", "peer-key-ttl" },
+	{ "global", "session-tags" },
 	{ "trust", "ca-file" },
 	{ "trust", "crl-file" },
 	{ "server", "certificate" },
@@ -186,6 +187,7 @@ void tt_config_defaults(struct tt_config *cfg)
 	cfg->max_in_flight = TT_DEFAULT_MAX_IN_FLIGHT;
 	cfg->timeout_ms = TT_DEFAULT_TIMEOUT_S * 1000;
 	cfg->peer_key_ttl = TT_DEFAULT_PEER_KEY_TTL_S;
+	cfg->session_tags = true;
 	cfg->tags_dir.path = strdup(TT_DEFAULT_TAGS_DIR);
 	cfg->tags_dir_default = true;
 	cfg->trust_system = true;
@@ -286,6 +288,28 @@ static bool get_uint(struct parse_ctx *c, const char *group, const char *key,
 	free(v);
 	*out = (unsigned int)n;
 	return true;
+}
+
+/* yes/no (also true/false, on/off, 1/0; any case): false when absent or bad */
+static bool get_bool(struct parse_ctx *c, const char *group, const char *key,
+		     bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	char *v = get_value(c, group, key);
+
+	if (!v)
+		return false;
+	for (size_t i = 0; i < G_N_ELEMENTS(yes); i++) {
+		if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
+			*out = strcasecmp(v, yes[i]) == 0;
+			free(v);
+			return true;
+		}
+	}
+	perr(c, group, key, "[%s] %s: \"%s\" is not yes or no", group, key, v);
+	free(v);
+	return false;
 }
 
 static void get_path(struct parse_ctx *c, const char *group, const char *key,
@@ -419,6 +443,7 @@ int tt_config_parse_buffer(const char *name, const char *buf, size_t len,
 		cfg->timeout_ms = u * 1000;
 	if (get_uint(&c, "global", "peer-key-ttl", 1, 86400, &u))
 		cfg->peer_key_ttl = u;
+	get_bool(&c, "global", "session-tags", &cfg->session_tags);
 	if (g_key_file_has_key(c.kf, "global", "tags-dir", NULL)) {
 		struct tt_cfg_path p = { 0 };
 

@@ -44,6 +44,7 @@ struct tt_config {
 	unsigned int		max_in_flight;
 	unsigned int		timeout_ms;	/* when the kernel sends none */
 	unsigned int		peer_key_ttl;	/* s, peer certificate keys */
+	bool			session_tags;	/* [global] session-tags */
 	struct tt_cfg_path	tags_dir;
 	bool			tags_dir_default;
 	bool			trust_system;	/* ca-file = system */

@@ -263,7 +263,8 @@ child_main(struct daemon *d, int rep)
 	const struct tt_runtime *rt = *d->rt;
 	struct tt_hs_env env = { .rt = rt, .keys = &tt_keyutils_ops,
 				 .require_ktls = d->ops->require_ktls,
-				 .evaluate_tags = d->caps->tags,
+				 .evaluate_tags = d->caps->tags &&
+						  rt->cfg.session_tags,
 				 .peer_keyring = tt_keys_peer_keyring() };
 	struct tt_done_stats stats;
 	struct tt_hs_params p;
@@ -324,9 +325,12 @@ child_main(struct daemon *d, int rep)
 	done.sockfd = acc.sockfd;
 	done.remote_auth = res.remote_auth;
 	done.nremote_auth = res.nremote_auth;
-	done.tags = (const char *const *)res.tags.names;
-	done.ntags = (unsigned int)res.tags.count;
-	done.tags_supported = d->caps->tags;
+	/* [global] session-tags = no: never a tag in DONE */
+	if (rt->cfg.session_tags) {
+		done.tags = (const char *const *)res.tags.names;
+		done.ntags = (unsigned int)res.tags.count;
+	}
+	done.tags_supported = d->caps->tags && rt->cfg.session_tags;
 	done.max_tags = acc.max_tags;
 	done.tag_max_len = d->caps->tag_max_len;
 	memset(&stats, 0, sizeof(stats));
@@ -346,6 +350,7 @@ child_main(struct daemon *d, int rep)
 			acc.has_peername ? " for " : "",
 			acc.has_peername ? acc.peername : "",
 			res.ktls ? "kTLS on" : "kTLS NOT installed",
+			!rt->cfg.session_tags ? "not sent (disabled by configuration)" :
 			!d->caps->tags ? "not sent (kernel lacks tag support)" :
 			stats.tags_sent ? tags : "(none)");
 	} else {

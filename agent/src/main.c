@@ -82,6 +82,8 @@ static int check_config(const char *path)
 	       c->client_ca.path ? c->client_ca.path :
 	       c->trust_system ? "system trust store" : c->ca_file.path);
 	printf("  peer-key-ttl:       %u s\n", c->peer_key_ttl);
+	printf("  session-tags:       %s\n", c->session_tags ? "yes" :
+	       "no (DONE carries no tags)");
 	if (tt_runtime_client_trust_is_system(c))
 		printf("warning: client certificates are verified against the system trust store:\n"
 		       "  any public CA's client certificate passes and can earn tags;\n"
@@ -176,6 +178,8 @@ static int explain(const char *path, const char *certfile)
 		printf(" %s", tags.names[i]);
 	printf("%s\n", tags.count ? "" : " (none)");
 	printf("note: the daemon assigns tags only to a certificate whose chain it verified.\n");
+	if (!cfg.session_tags)
+		printf("note: [global] session-tags = no: the daemon sends no tags to the kernel.\n");
 	status = 0;
 out:
 	gnutls_free(der.data);
@@ -229,7 +233,8 @@ static int run_daemon(const char *path, bool foreground, bool debug)
 		goto fail;
 	}
 	tt_caps_describe(&caps, line, sizeof(line));
-	tt_notice("%s", line);
+	tt_notice("%s%s", line, rt->cfg.session_tags ? "" :
+		  "; session tags disabled by configuration ([global] session-tags = no): DONE carries none");
 	if (!caps.fam.mcgrp_tlshd || !caps.fam.has_accept || !caps.fam.has_done) {
 		tt_err("the handshake family lacks the tlshd group or the ACCEPT/DONE commands");
 		goto fail;

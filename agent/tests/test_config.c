@@ -14,6 +14,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <glib.h>
+
 #include "config.h"
 #include "handshake.h"
 #include "log.h"
@@ -22,6 +24,10 @@
 
 static const char *certs, *data;
 static char tmpdir[] = "/tmp/tt-config-XXXXXX";
+/* Run from the agent directory (tests/run-check.sh) */
+#ifndef EXAMPLE_CONF
+#define EXAMPLE_CONF "examples/tlstagd.conf"
+#endif
 static char conf_path[512];
 
 static void write_file(const char *path, const char *fmt, ...)
@@ -173,6 +179,8 @@ static const struct bad_case bad_cases[] = {
 	{ "[global]\npeer-key-ttl = 0\n", 2, "peer-key-ttl: \"0\" is not an integer in 1..86400" },
 	{ "[global]\n#\npeer-key-ttl = forever\n", 3, "peer-key-ttl: \"forever\"" },
 	{ "[server]\nclient-ca =\n", 2, "client-ca: empty value" },
+	{ "[global]\n\nsession-tags = maybe\n", 3, "session-tags: \"maybe\" is not yes or no" },
+	{ "[global]\nsession-tags =\n", 2, "session-tags: empty value" },
 };
 
 TEST(bad_configs)
@@ -230,6 +238,54 @@ TEST(all_errors_reported)
 				   &diag) < 0);
 	CHECK(has_diag(&diag, 0, "cannot read"));
 	tt_diag_free(&diag);
+}
+
+/* [global] session-tags: yes by default, yes/no (and synonyms) accepted. */
+TEST(session_tags_key)
+{
+	static const struct { const char *v; bool want; } cases[] = {
+		{ "yes", true }, { "no", false }, { "No", false },
+		{ "true", true }, { "false", false }, { "off", false },
+		{ "1", true }, { "0", false },
+	};
+	struct tt_diag diag = { 0 };
+	struct tt_config cfg;
+	char text[128];
+
+	tt_config_defaults(&cfg);
+	CHECK(cfg.session_tags);
+	tt_config_free(&cfg);
+	CHECK(tt_config_parse_buffer("empty", "", 0, &cfg, &diag) == 0);
+	CHECK(cfg.session_tags);
+	tt_config_free(&cfg);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "[global]\nsession-tags = %s\n",
+			 cases[i].v);
+		CHECK_MSG(tt_config_parse_buffer("st.conf", text, strlen(text),
+						 &cfg, &diag) == 0,
+			  "session-tags = %s refused", cases[i].v);
+		CHECK_MSG(cfg.session_tags == cases[i].want,
+			  "session-tags = %s gave %d", cases[i].v,
+			  cfg.session_tags);
+		tt_config_free(&cfg);
+		tt_diag_free(&diag);
+	}
+	/* The shipped example file parses and keeps tags on. */
+	{
+		char *ex = NULL;
+		gsize n = 0;
+
+		CHECK(g_file_get_contents(EXAMPLE_CONF, &ex, &n, NULL));
+		if (ex) {
+			CHECK(tt_config_parse_buffer("example.conf", ex, n,
+						     &cfg, &diag) == 0);
+			dump_diag(&diag);
+			CHECK(cfg.session_tags);
+			tt_config_free(&cfg);
+			tt_diag_free(&diag);
+			g_free(ex);
+		}
+	}
 }
 
 /* Runtime loading catches what the parser cannot: files and policy. */
@@ -394,6 +450,7 @@ int main(int argc, char **argv)
 	RUN(defaults_and_relative_paths);
 	RUN(bad_configs);
 	RUN(all_errors_reported);
+	RUN(session_tags_key);
 	RUN(bad_runtime);
 	RUN(peer_key_ttl_and_client_ca);
 	RUN(reload_keeps_old_on_error);

@@ -833,6 +833,51 @@ TEST(kernel_without_tags_and_max_tags)
 	finish(r);
 }
 
+/*
+ * [global] session-tags = no: the kernel supports tags and the policy
+ * matches, yet DONE carries none; yes again (SIGHUP) brings them back.
+ */
+TEST(session_tags_disabled_by_config)
+{
+	struct req *r;
+	FILE *f;
+
+	/* The usual configuration plus the key, at the end of [global] */
+	write_config(confA, tagsA, 2);
+	{
+		char buf[4096];
+		size_t n;
+		char *p;
+
+		f = fopen(confA, "r");
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		p = strstr(buf, "[trust]");
+		f = fopen(confA, "w");
+		fprintf(f, "%.*ssession-tags = no\n%s", (int)(p - buf), buf,
+			p);
+		fclose(f);
+	}
+	kill(pidA, SIGHUP);
+	usleep(500000);
+	r = submit(&kA, PEER_TLS, 8000, 0);
+	CHECK(wait_for(req_done, r, 10000));
+	CHECK_MSG(r->status == 0 && r->ntags == 0, "status %u, %d tags",
+		  r->status, r->ntags);
+	CHECK(r->peer_res.status == 0);
+	finish(r);
+
+	write_config(confA, tagsA, 2);
+	kill(pidA, SIGHUP);
+	usleep(500000);
+	r = submit(&kA, PEER_TLS, 8000, 0);
+	CHECK(wait_for(req_done, r, 10000));
+	CHECK_MSG(r->status == 0 && has_tags(r, 2, "alice", "example-members"),
+		  "status %u, %d tags", r->status, r->ntags);
+	finish(r);
+}
+
 /* ACCEPT errors and crashed probes: the daemon retries by itself. */
 TEST(accept_errors_are_retried)
 {
@@ -996,6 +1041,7 @@ int main(int argc, char **argv)
 	RUN(crashed_child_answered_by_parent);
 	RUN(sighup_reload);
 	RUN(kernel_without_tags_and_max_tags);
+	RUN(session_tags_disabled_by_config);
 	RUN(accept_errors_are_retried);
 	RUN(unusable_accept_reply_answered);
 	RUN(event_socket_reopened);

@@ -16,6 +16,11 @@
  *             when empty)
  *   pending   number of submitted handshakes not yet completed
  *   reset     write anything: forget the completed sessions
+ *
+ * It also builds against a kernel without session tags (the unpatched
+ * base, vm/README.md "compatibility"): net/handshake.h then lacks
+ * HANDSHAKE_MAX_SESSIONTAGS, the done callback has no tags argument and
+ * every session is recorded with "tags=-".
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -34,10 +39,17 @@
 #include <linux/net.h>
 #include <linux/in.h>
 #include <linux/socket.h>
-#include <linux/tagset.h>
 #include <net/sock.h>
 #include <net/handshake.h>
 #include <net/tls_prot.h>
+
+/* The session tags series defines this next to the tags-aware callback */
+#ifdef HANDSHAKE_MAX_SESSIONTAGS
+#define TT_HAVE_TAGS	1
+#include <linux/tagset.h>
+#else
+#define TT_HAVE_TAGS	0
+#endif
 
 static ushort port = 4433;
 module_param(port, ushort, 0444);
@@ -55,7 +67,9 @@ struct tt_record {
 	unsigned int		id;
 	int			status;
 	u32			peerid;
+#if TT_HAVE_TAGS
 	struct tagset		tags;
+#endif
 };
 
 /* One accepted connection, from accept to close */
@@ -87,7 +101,9 @@ static void tt_record_free(struct tt_record *rec)
 {
 	if (!rec)
 		return;
+#if TT_HAVE_TAGS
 	tagset_destroy(&rec->tags);
+#endif
 	kfree(rec);
 }
 
@@ -205,20 +221,26 @@ static void tt_work(struct work_struct *work)
 }
 
 /* Process context (the DONE handler); runs at most once per request */
+#if TT_HAVE_TAGS
 static void tt_done(void *data, int status, key_serial_t peerid,
 		    const struct tagset *tags)
+#else
+static void tt_done(void *data, int status, key_serial_t peerid)
+#endif
 {
 	struct tt_session *s = data;
 	struct tt_record *rec = s->rec;
 
 	rec->status = status;
 	rec->peerid = (u32)peerid;
+#if TT_HAVE_TAGS
 	if (tags && !tagset_is_empty(tags) &&
 	    !tagset_copy(&rec->tags, tags, GFP_KERNEL)) {
 		pr_warn("session %u: cannot copy %u tags\n", s->id,
 			tagset_count(tags));
 		tagset_init(&rec->tags);
 	}
+#endif
 
 	mutex_lock(&tt_lock);
 	s->rec = NULL;
@@ -260,7 +282,9 @@ static void tt_start_session(struct socket *sock)
 	}
 	INIT_WORK(&s->work, tt_work);
 	INIT_LIST_HEAD(&rec->node);
+#if TT_HAVE_TAGS
 	tagset_init(&rec->tags);
+#endif
 	s->sock = sock;
 	s->rec = rec;
 
@@ -362,17 +386,23 @@ static int tt_listen(void)
 static int tt_sessions_show(struct seq_file *m, void *v)
 {
 	struct tt_record *rec;
+#if TT_HAVE_TAGS
 	const char *tag;
 	unsigned int i;
+#endif
 
 	mutex_lock(&tt_lock);
 	list_for_each_entry(rec, &tt_records, node) {
 		seq_printf(m, "%u status=%d peerid=%u tags=", rec->id,
 			   rec->status, rec->peerid);
+#if TT_HAVE_TAGS
 		if (tagset_is_empty(&rec->tags))
 			seq_puts(m, "-");
 		tagset_for_each(&rec->tags, i, tag)
 			seq_printf(m, "%s%s", i ? "," : "", tag);
+#else
+		seq_puts(m, "-");
+#endif
 		seq_putc(m, '\n');
 	}
 	mutex_unlock(&tt_lock);
@@ -495,8 +525,9 @@ static int __init tt_init(void)
 		tt_thread = NULL;
 		goto err;
 	}
-	pr_info("listening on 127.0.0.1:%u (handshake timeout %u ms)\n",
-		port, timeout_ms);
+	pr_info("listening on 127.0.0.1:%u (handshake timeout %u ms, session tags %s)\n",
+		port, timeout_ms,
+		TT_HAVE_TAGS ? "supported" : "not in this kernel");
 	return 0;
 
 err:
