@@ -8,14 +8,10 @@
 # completion tagtest recorded (debugfs tagtest/sessions). Part 1 needs no
 # module. One line per case (ok/FAIL); exit status 0 when all passed.
 set -u
-top=${VM_TOP:-/work/main}
-out=${VM_OUT:-/tmp}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "${VM_TOP:?run scenarios with vm/run}/vm/scenarios/lib.sh" || exit 1
 H=$top/build/vm/tools/hsdone
 T=/sys/kernel/debug/tagtest
-port=4433
-fails=0
-ok()   { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 
 # Field NAME of an hsdone result line ("accept=0 fd=5 ... done1=-22 ...").
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p; s/^$2=\([^ ]*\).*/\1/p" <<<"$1" | head -n 1; }
@@ -71,14 +67,8 @@ expect "ACCEPT with nothing pending" "$l" accept=-11
 echo "-- part 2: DONE for requests of tagtest.ko"
 # The module must be built against the running kernel: base and debug
 # share a release string, so tell them apart by kmemleak (debug only).
-variant=base
-[ -e /sys/kernel/debug/kmemleak ] && variant=debug
-mod=
-for m in "$top/build/vm/module/$variant/tagtest.ko" "$top/vm/module/tagtest.ko"; do
-	[ -f "$m" ] || continue
-	vm=$(modinfo -F vermagic "$m" 2>/dev/null)
-	if [ "${vm%% *}" = "$(uname -r)" ]; then mod=$m; break; fi
-done
+variant=$(kernel_variant)
+mod=$(find_module "$variant")
 if [ -z "$mod" ]; then
 	fail "tagtest.ko for $(uname -r) ($variant) not found (build/vm/module/$variant/tagtest.ko, vm/module/tagtest.ko; make -C vm/module VARIANT=$variant): part 2 not run"
 	echo "hostile: $fails failure(s)"

@@ -5,25 +5,13 @@
 # session tags (attribute 4), as tlstagd reports at startup; tlstagd stops
 # cleanly on SIGTERM. Exit status 0 when every check passed.
 set -u
-top=${VM_TOP:-/work/main}
-out=${VM_OUT:-/tmp}
-fails=0
-ok()   { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "${VM_TOP:?run scenarios with vm/run}/vm/scenarios/lib.sh" || exit 1
 
 # 1. The kernel is the one vm/run was asked to boot.
-rel=$(uname -r)
 echo "kernel: $(uname -srv)"
-if [ -s "$out/expect-release" ]; then
-	want=$(cat "$out/expect-release")
-	[ "$rel" = "$want" ] && ok "kernel release $rel" ||
-		fail "kernel release $rel, expected $want"
-fi
-if [ -s "$out/expect-version" ]; then
-	want=$(cat "$out/expect-version")
-	[ "$(uname -v)" = "$want" ] && ok "kernel build '$want'" ||
-		fail "kernel build '$(uname -v)', expected '$want'"
-fi
+check_kernel_release
+check_kernel_build
 
 # 2. Kernel TLS: built in (/proc/net/tls_stat) or loadable; then a real
 #    TLS_TX on a loopback TCP connection (AES-GCM-128, TLS 1.3).
@@ -55,11 +43,9 @@ else
 fi
 
 # 3. tlstagd reports what the kernel supports, then stops on SIGTERM.
-agent=$top/agent/build/tlstagd
 if [ ! -x "$agent" ]; then
 	fail "no $agent (make -C agent)"
 else
-	d=/tmp/tlstagd
 	mkdir -p "$d/tags.d"
 	cat >"$d/tlstagd.conf" <<EOF
 [global]
@@ -67,37 +53,20 @@ log-level = info
 log-target = stderr
 tags-dir = $d/tags.d
 EOF
-	"$agent" --foreground -c "$d/tlstagd.conf" 2>"$d/log" &
-	pid=$!
-	for _ in $(seq 1 100); do
-		grep -q "listening for handshake requests" "$d/log" && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.2
-	done
-	line=$(grep -m1 "kernel: handshake family" "$d/log")
+	agent_start
 	line=${line#tlstagd: }
 	echo "tlstagd: ${line:-no startup line}"
 	case "$line" in
 	*"session tags yes (DONE attribute 4"*) ok "handshake family with DONE attribute 4 (tags)" ;;
 	*) fail "tlstagd does not see session tags in the kernel" ;;
 	esac
-	if grep -q "listening for handshake requests" "$d/log"; then
+	if agent_listening; then
 		ok "tlstagd listening"
 	else
 		fail "tlstagd did not start listening"
 	fi
-	kill -TERM "$pid" 2>/dev/null
-	st=0
-	for _ in $(seq 1 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.2
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid"
-		fail "tlstagd still running 10 s after SIGTERM"
-	fi
-	wait "$pid"
-	st=$?
+	agent_stop
+	st=$ast
 	grep -q "stopped" "$d/log" && [ "$st" = 0 ] &&
 		ok "tlstagd stopped cleanly on SIGTERM" ||
 		fail "tlstagd exit status $st after SIGTERM"

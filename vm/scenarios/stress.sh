@@ -8,29 +8,19 @@
 # return to 0, and each agent's DONEs must have got the errnos expected.
 # The runner fails the run on kernel splats (use -V debug for KASAN/lockdep).
 set -u
-top=${VM_TOP:-/work/main}
-out=${VM_OUT:-/tmp}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "${VM_TOP:?run scenarios with vm/run}/vm/scenarios/lib.sh" || exit 1
 N=${1:-200}
 P=${2:-8}
 H=$top/build/vm/tools/hsdone
 T=/sys/kernel/debug/tagtest
-port=4433
-fails=0
-ok()   { echo "ok   $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 finish() { echo "stress: $fails failure(s)"; [ "$fails" = 0 ]; exit; }
 
 [ -x "$H" ] || { fail "no $H (make -C vm/tools)"; finish; }
 # The module must be built against the running kernel: base and debug
 # share a release string, so tell them apart by kmemleak (debug only).
-variant=base
-[ -e /sys/kernel/debug/kmemleak ] && variant=debug
-mod=
-for m in "$top/build/vm/module/$variant/tagtest.ko" "$top/vm/module/tagtest.ko"; do
-	[ -f "$m" ] || continue
-	vm=$(modinfo -F vermagic "$m" 2>/dev/null)
-	if [ "${vm%% *}" = "$(uname -r)" ]; then mod=$m; break; fi
-done
+variant=$(kernel_variant)
+mod=$(find_module "$variant")
 [ -n "$mod" ] || { fail "tagtest.ko for $(uname -r) ($variant) not found (make -C vm/module VARIANT=$variant)"; finish; }
 insmod "$mod" port=$port timeout_ms=20000 || { fail "insmod $mod"; finish; }
 ok "insmod ${mod#"$top"/}"

@@ -1,0 +1,298 @@
+#!/bin/bash
+# vm/scenarios/lib.sh - shared helpers for the scenarios, sourced (not run)
+# inside the VM: . "${VM_TOP:?run scenarios with vm/run}/vm/scenarios/lib.sh". Sets the
+# variables below; a scenario may override them after sourcing. Every check
+# prints one line, "ok   ..." or "FAIL ...", and failures count in $fails.
+# shellcheck disable=SC2034	# variables used by the scenarios that source this
+top=$VM_TOP
+out=${VM_OUT:-/tmp}
+fails=0
+dbg=/sys/kernel/debug/tagtest	# tagtest.ko's debugfs directory
+port=4433			# tagtest.ko's kTLS echo port
+pki=/tmp/pki			# the certtool test PKI
+d=/tmp/tlstagd			# tlstagd's configuration, policy and log
+agent=$top/agent/build/tlstagd
+
+# ok MESSAGE: print a passed check.
+ok()   { echo "ok   $*"; }
+# fail MESSAGE: print a failed check and count it in $fails.
+fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+
+# check_kernel_release: the running kernel's release is the one vm/run built (if it said).
+check_kernel_release() {
+	local want
+	[ -s "$out/expect-release" ] || return 0
+	want=$(cat "$out/expect-release")
+	if [ "$(uname -r)" = "$want" ]; then ok "kernel release $want"
+	else fail "kernel release $(uname -r), expected $want"; fi
+}
+# check_kernel_build: the running kernel's build (uname -v) is the one vm/run built (if it said).
+check_kernel_build() {
+	local want
+	[ -s "$out/expect-version" ] || return 0
+	want=$(cat "$out/expect-version")
+	if [ "$(uname -v)" = "$want" ]; then ok "kernel build '$want'"
+	else fail "kernel build '$(uname -v)', expected '$want'"; fi
+}
+# kernel_variant: print base or debug (they share a release string; only debug has kmemleak).
+kernel_variant() {
+	if [ -e /sys/kernel/debug/kmemleak ]; then echo debug; else echo base; fi
+}
+# find_module VARIANT: print the tagtest.ko built for the running kernel (vermagic), or nothing.
+find_module() {
+	local m vm
+	for m in "$top/build/vm/module/$1/tagtest.ko" "$top/vm/module/tagtest.ko"; do
+		[ -f "$m" ] || continue
+		vm=$(modinfo -F vermagic "$m" 2>/dev/null)
+		if [ "${vm%% *}" = "$(uname -r)" ]; then echo "$m"; return; fi
+	done
+}
+
+# pki_begin: make and enter $pki, write ca.tmpl (Test CA) and server.tmpl (server.test).
+pki_begin() {
+	pki_ok=1
+	mkdir -p "$pki"
+	cd "$pki" || exit 1
+	cat >ca.tmpl <<'T'
+cn = "Test CA"
+organization = "Example"
+serial = 1
+expiration_days = 30
+ca
+cert_signing_key
+crl_signing_key
+T
+	cat >server.tmpl <<'T'
+cn = "server.test"
+organization = "Example"
+serial = 10
+expiration_days = 30
+dns_name = "server.test"
+tls_www_server
+signing_key
+T
+}
+# client_tmpl NAME SERIAL [LINE...]: write NAME.tmpl, a TLS client certificate with extra template lines.
+client_tmpl() {
+	local n=$1 s=$2
+	shift 2
+	{
+		printf 'cn = "%s"\nserial = %s\nexpiration_days = 30\n' "$n" "$s"
+		printf '%s\n' "$@"
+		printf 'tls_www_client\nsigning_key\n'
+	} >"$n.tmpl"
+}
+# alice_tmpl SERIAL: write alice.tmpl (OU=eng, O=Example, an nfs SPIFFE URI: three tags from Test CA).
+alice_tmpl() {
+	client_tmpl alice "$1" 'unit = "eng"' 'organization = "Example"' \
+		'uri = "spiffe://example.org/ns/nfs/sa/alice"'
+}
+# pki_key FILE: generate an ECDSA P-256 private key.
+pki_key() { certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
+	--outfile "$1" 2>/dev/null; }
+# pki_cert NAME [ISSUER]: NAME.key and NAME.pem from NAME.tmpl, signed by ISSUER (none: self-signed); clears pki_ok on failure.
+pki_cert() {
+	if [ -z "${2:-}" ]; then
+		pki_key "$1.key" && certtool --generate-self-signed --load-privkey "$1.key" \
+			--template "$1.tmpl" --outfile "$1.pem" 2>/dev/null || pki_ok=0
+	else
+		pki_key "$1.key" && certtool --generate-certificate --load-privkey "$1.key" \
+			--load-ca-certificate "$2.pem" --load-ca-privkey "$2.key" \
+			--template "$1.tmpl" --outfile "$1.pem" 2>/dev/null || pki_ok=0
+	fi
+}
+# pki_end: check that every pki_cert succeeded (exit 1 if not), back to /tmp.
+pki_end() {
+	if [ "$pki_ok" = 1 ]; then ok "test PKI generated (certtool)"
+	else fail "certtool could not generate the test PKI"; exit 1; fi
+	cd /tmp || exit 1
+}
+
+# write_policy contractors|plain: write $d/tags.d/test.yml; with contractors, example-staff excludes spiffe://example.org/contractors/*.
+write_policy() {
+	mkdir -p "$d/tags.d"
+	{
+		cat <<'EOF'
+filters:
+  test-ca:
+    type: x509.tbs.issuer
+    pattern: "CN=Test CA*"
+  example-org:
+    type: x509.tbs.subject
+    pattern: "*O=Example"
+  eng-unit:
+    type: x509.tbs.subject
+    pattern: "*OU=eng*"
+  client-auth:
+    type: x509.extension.extendedKeyUsage
+    purpose: [clientAuth]
+  nfs-workload:
+    type: x509.extension.subjectAltName.uri
+    pattern: "spiffe://example.org/ns/nfs/*"
+EOF
+		if [ "$1" = contractors ]; then
+			cat <<'EOF'
+  contractor:
+    type: x509.extension.subjectAltName.uri
+    pattern: "spiffe://example.org/contractors/*"
+tags:
+  example-staff:
+    filter: [test-ca, example-org, client-auth, not contractor]
+EOF
+		else
+			cat <<'EOF'
+tags:
+  example-staff:
+    filter: [test-ca, example-org, client-auth]
+EOF
+		fi
+		cat <<'EOF'
+  engineering:
+    filter: [test-ca, eng-unit]
+  nfs-clients:
+    filter: [test-ca, nfs-workload]
+EOF
+	} >"$d/tags.d/test.yml"
+}
+# write_conf SESSION-TAGS: write $d/tlstagd.conf (policy, trust Test CA, server cert, client cert required); SESSION-TAGS "-": no session-tags key.
+write_conf() {
+	{
+		echo "[global]"
+		echo "log-level = info"
+		echo "log-target = stderr"
+		echo "tags-dir = $d/tags.d"
+		[ "$1" != - ] && echo "session-tags = $1"
+		printf '\n[trust]\nca-file = %s/ca.pem\n' "$pki"
+		printf '\n[server]\ncertificate = %s/server.pem\n' "$pki"
+		printf 'private-key = %s/server.key\nclient-certificate = require\n' "$pki"
+	} >"$d/tlstagd.conf"
+}
+# agent_check_config show|quiet: tlstagd exists (exit 1 if not) and accepts $d/tlstagd.conf; with show, print its report.
+agent_check_config() {
+	[ -x "$agent" ] || { fail "no $agent (make -C agent)"; exit 1; }
+	if "$agent" --check-config -c "$d/tlstagd.conf" >"$d/check.out" 2>&1; then
+		ok "tlstagd --check-config"
+		[ "$1" = show ] && sed 's/^/  check-config| /' "$d/check.out"
+	else
+		fail "tlstagd --check-config: $(cat "$d/check.out")"
+	fi
+	return 0
+}
+# explain_tags NAME: print the tags tlstagd --explain gives $pki/NAME.pem, sorted, comma-separated.
+explain_tags() {
+	"$agent" --explain "$pki/$1.pem" -c "$d/tlstagd.conf" 2>&1 |
+		sed -n 's/^tags earned ([0-9]*):\{0,1\} *//p' | tr ' ' '\n' |
+		sed '/^$/d' | sort | paste -sd, -
+}
+# agent_start: run tlstagd in the background ($apid, log $d/log), wait for it to listen; its startup line in $line.
+agent_start() {
+	"$agent" --foreground -c "$d/tlstagd.conf" 2>"$d/log" &
+	apid=$!
+	for _ in $(seq 1 100); do
+		agent_listening && break
+		kill -0 "$apid" 2>/dev/null || break
+		sleep 0.2
+	done
+	line=$(grep -m1 "kernel: handshake family" "$d/log")
+}
+# agent_listening: tlstagd has logged that it listens for handshake requests.
+agent_listening() { grep -q "listening for handshake requests" "$d/log"; }
+# agent_stop: SIGTERM tlstagd, SIGKILL it (a failure) if still running after 10 s; its exit status in $ast.
+agent_stop() {
+	kill -TERM "$apid" 2>/dev/null
+	for _ in $(seq 1 50); do
+		kill -0 "$apid" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 "$apid" 2>/dev/null; then
+		kill -KILL "$apid"
+		fail "tlstagd still running 10 s after SIGTERM"
+	fi
+	wait "$apid"
+	ast=$?
+}
+# agent_finish LINES: agent_stop, check exit status 0, print the log's last LINES lines, save it to $out.
+agent_finish() {
+	agent_stop
+	if [ "$ast" = 0 ]; then ok "tlstagd stopped (status 0)"
+	else fail "tlstagd exit status $ast"; fi
+	sed 's/^/  tlstagd| /' "$d/log" | tail -n "$1"
+	cp "$d/log" "$out/tlstagd.log" 2>/dev/null
+}
+
+# tagtest_load KO: insmod KO on $port (exit 1 if it fails), check its debugfs.
+tagtest_load() {
+	if insmod "$1" port=$port timeout_ms=20000; then
+		ok "insmod tagtest.ko"
+	else
+		fail "insmod $1"
+		exit 1
+	fi
+	if [ -r $dbg/sessions ]; then ok "debugfs $dbg present"
+	else fail "no $dbg/sessions"; fi
+}
+# nsessions: how many completions tagtest recorded.
+nsessions() { wc -l <$dbg/sessions; }
+# wait_sessions N: wait up to 25 s for tagtest to have recorded N completions.
+wait_sessions() {
+	for _ in $(seq 1 125); do
+		[ "$(nsessions)" -ge "$1" ] && break
+		sleep 0.2
+	done
+}
+# session_fields ID: tagtest's line for session ID in $l, its status, peer id and tags in $st, $peer, $tags.
+session_fields() {
+	l=$(grep -m1 "^$1 " $dbg/sessions)
+	st=$(sed -n 's/.* status=\([-0-9]*\) .*/\1/p' <<<"$l")
+	peer=$(sed -n 's/.* peerid=\([0-9]*\) .*/\1/p' <<<"$l")
+	tags=$(sed -n 's/.* tags=\(.*\)$/\1/p' <<<"$l")
+}
+# check_peer LABEL: the session of the last session_fields has a peer identity.
+check_peer() {
+	if [ "${peer:-0}" != 0 ]; then ok "$1: peer identity key $peer"
+	else fail "$1: no peer identity (peerid=${peer:-none})"; fi
+}
+# check_no_pending: tagtest has no handshake pending.
+check_no_pending() {
+	if [ "$(cat $dbg/pending)" = 0 ]; then ok "no handshake pending"
+	else fail "$(cat $dbg/pending) handshake(s) still pending"; fi
+}
+# tls_stat NAME: a counter of /proc/net/tls_stat.
+tls_stat() { awk -v k="$1" '$1 == k { print $2 }' /proc/net/tls_stat; }
+
+# client_start SECS CERT ID: gnutls-cli (TLS 1.3, $pki/CERT.pem) to the echo port for at most SECS in the background ($cpid), fd 3 its stdin, output /tmp/cli-ID.out and .err.
+client_start() {
+	local fifo=/tmp/cli-$3.in
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	timeout "$1" gnutls-cli --x509cafile "$pki/ca.pem" \
+		--x509certfile "$pki/$2.pem" --x509keyfile "$pki/$2.key" \
+		--sni-hostname server.test --verify-hostname server.test \
+		--priority 'NORMAL:-VERS-ALL:+VERS-TLS1.3' \
+		-p $port 127.0.0.1 <"$fifo" >"/tmp/cli-$3.out" 2>"/tmp/cli-$3.err" &
+	cpid=$!
+	exec 3>"$fifo"
+}
+# client_echo CERT ID MSG: send MSG with client_start 40 CERT ID, wait up to 30 s for the echo ($got 1 or 0), close; gnutls-cli's status in $cst.
+client_echo() {
+	client_start 40 "$1" "$2"
+	echo "$3" >&3
+	got=0
+	for _ in $(seq 1 150); do
+		grep -qxF "$3" "/tmp/cli-$2.out" 2>/dev/null && { got=1; break; }
+		kill -0 "$cpid" 2>/dev/null || break
+		sleep 0.2
+	done
+	exec 3>&-
+	wait "$cpid"
+	cst=$?
+}
+# check_echo LABEL ID: the last client_echo got its echo; if not, show the end of /tmp/cli-ID.err.
+check_echo() {
+	if [ "$got" = 1 ]; then
+		ok "$1: echo came back over kTLS"
+	else
+		fail "$1: no echo (gnutls-cli status $cst)"
+		sed 's/^/  gnutls-cli| /' "/tmp/cli-$2.err" | tail -n 5
+	fi
+}
