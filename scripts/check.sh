@@ -46,5 +46,14 @@ done
 
 echo "=== summary"
 printf '%s\n' "${report[@]}"
+# The base moves whenever Debian updates linux-source-6.12: name the
+# release this run built on, and the one the series was exported from.
+tree=build/linux
+if [ -d "$tree/.git" ]; then
+	base=$(git -C "$tree" rev-list --max-parents=0 HEAD)
+	pkgver=$(git -C "$tree" log -1 --format=%b "$base" | sed -n 's/^Debian-Package-Version: //p')
+	echo "base: Debian linux-source-6.12 $pkgver (Linux $(make -s -C "$tree" kernelversion))"
+fi
+sed -n 's/.*Tested on \(.*\)\.$/series last tested on: \1/p' kernel/0000-cover-letter.patch
 echo "$total_p passed, $total_f failed"
 [ "$total_f" = 0 ]

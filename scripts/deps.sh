@@ -39,8 +39,12 @@ fi
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp)
+# One install at a time, also across clones running side by side (apt
+# and dpkg refuse to wait for each other's locks).
+exec 9>/var/lock/tls-session-tags-deps.lock
+flock 9
 if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-	"${missing[@]}"; } >"$log" 2>&1; then
+	-o DPkg::Lock::Timeout=600 "${missing[@]}"; } >"$log" 2>&1; then
 	cat "$log" >&2
 	rm -f "$log"
 	echo "deps.sh: installing ${missing[*]} failed" >&2
