@@ -76,7 +76,19 @@ e2e-hostile e2e-stress:
 	@vm/run --variant $(or $(VARIANT),base) -t 600 vm/scenarios/$(@:e2e-%=%).sh
 
 deps:
-	@scripts/deps.sh kernel kunit checkpatch bench agent
+	@scripts/deps.sh kernel kunit checkpatch bench agent nfs-utils
+
+# nfs-utils/README.md: Debian's nfs-utils source package with the
+# project's patches, built in build/nfs-utils/src.
+.PHONY: nfs-utils nfs-utils-export nfs-utils-check
+nfs-utils:
+	@scripts/nfs-utils.sh build
+
+nfs-utils-export:
+	@scripts/nfs-utils.sh export
+
+nfs-utils-check:
+	@scripts/check.sh nfs-utils
 
 clean:
 	rm -rf build/kunit build/bench build/logs

@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 mkdir -p build/logs
 
-all_suites=(checkpatch kunit bisect agent e2e)
+all_suites=(checkpatch kunit bisect agent nfs-utils e2e)
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=("${all_suites[@]}")
 
@@ -18,6 +18,7 @@ run_suite() {
 	kunit)		scripts/kunit.sh ;;
 	bisect)		scripts/bisect-check.sh ;;
 	agent)		scripts/deps.sh agent && make -C agent check ;;
+	nfs-utils)	nfs-utils/tests/run.sh ;;
 	e2e)		scripts/e2e.sh ;;
 	*)		echo "check: unknown suite '$1'"; return 2 ;;
 	esac
@@ -30,8 +31,8 @@ for s in "${suites[@]}"; do
 	run_suite "$s" 2>&1 | tee "build/logs/$s.log"
 	rc=${PIPESTATUS[0]}
 	secs=$(( $(date +%s) - start ))
-	line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "build/logs/$s.log" | tail -n 1)
-	p=$(sed -nE 's/^([A-Za-z]+: )?([0-9]+) passed.*/\2/p' <<<"$line")
+	line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "build/logs/$s.log" | tail -n 1)
+	p=$(sed -nE 's/^([A-Za-z-]+: )?([0-9]+) passed.*/\2/p' <<<"$line")
 	f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
 	p=${p:-0}
 	f=${f:-0}

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Install the Debian packages a part of the project needs, when missing.
-# Usage: deps.sh PART...   (kernel, kunit, checkpatch, bench, agent, vm)
+# Usage: deps.sh PART...   (kernel, kunit, checkpatch, bench, agent, vm,
+#                           nfs-utils)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -12,6 +13,9 @@ for part in "$@"; do
 	kunit)	want+=(ccache) ;;
 	checkpatch) want+=(python3-ply python3-git) ;;
 	bench)	want+=(gcc make) ;;
+	nfs-utils) want+=(dpkg-dev xz-utils git gcc make pkg-config libtirpc-dev
+		       libblkid-dev libmount-dev libkeyutils-dev libevent-dev
+		       libsqlite3-dev libcap-dev debian-archive-keyring) ;;
 	vm)	want+=(qemu-system-x86 ccache coreutils util-linux kmod libmnl-dev
 		       pkg-config) ;;
 	agent)	for f in "$top/agent/DEPENDS" "$top/agent/policy/DEPENDS"; do
