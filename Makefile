@@ -45,6 +45,7 @@ bench:
 	@test -d build/linux/.git || scripts/kernel-tree.sh
 	@$(MAKE) -s -C bench/tagset run
 	@if [ -f agent/Makefile ]; then $(MAKE) -s -C agent bench; fi
+	@scripts/bench-nfs.sh
 
 # The VM rig (vm/README.md): an x86_64 kernel under qemu (TCG).
 # VARIANT=debug builds/boots the KASAN + lockdep + kmemleak kernel.
@@ -80,7 +81,12 @@ deps:
 
 # nfs-utils/README.md: Debian's nfs-utils source package with the
 # project's patches, built in build/nfs-utils/src.
-.PHONY: nfs-utils nfs-utils-export nfs-utils-check
+.PHONY: nfs-utils nfs-utils-export nfs-utils-check e2e-nfs
+# A real NFSv4.2 mount over mutual TLS, granted by tags
+# (vm/scenarios/nfs.sh): on the debug kernel, then on the unpatched one.
+e2e-nfs:
+	@scripts/e2e.sh nfs nfs-notags
+
 nfs-utils:
 	@scripts/nfs-utils.sh build
 

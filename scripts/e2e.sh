@@ -5,7 +5,8 @@
 # Builds what is missing or stale, runs each scenario with vm/run (which
 # fails a scenario on any kernel report or timeout), and ends with
 # "N passed, N failed", one case per scenario run.
-# Usage: e2e.sh [SCENARIO...]   (smoke tags hostile stress compat compat-notags)
+# Usage: e2e.sh [SCENARIO...]
+#   (smoke tags hostile stress compat nfs compat-notags nfs-notags)
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,19 +16,21 @@ mkdir -p build/logs
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
-	scenarios=(smoke tags hostile stress compat compat-notags)
+	scenarios=(smoke tags hostile stress compat nfs compat-notags nfs-notags)
 
-scripts/deps.sh kernel agent vm || exit 1
+scripts/deps.sh kernel agent vm nfs-utils || exit 1
 [ -d build/linux/.git ] || scripts/kernel-tree.sh || exit 1
 
 variants=(debug)
 for s in "${scenarios[@]}"; do
-	[ "$s" = compat-notags ] && variants+=(notags)
+	case "$s" in
+	*-notags) [[ " ${variants[*]} " == *" notags "* ]] || variants+=(notags) ;;
+	esac
 done
 echo "e2e: building the agent, tools, kernels (${variants[*]}) and test modules"
 start=$(date +%s)
 {
-	make -s -C agent && make -s -C vm/tools &&
+	make -s -C agent && make -s -C vm/tools && scripts/nfs-utils.sh build &&
 	for v in "${variants[@]}"; do
 		VARIANT=$v scripts/vm-kernel.sh --if-stale &&
 		make -s -C vm/module VARIANT="$v" || exit 1
@@ -43,7 +46,8 @@ passed=0 failed=0
 for s in "${scenarios[@]}"; do
 	case "$s" in
 	compat-notags)	variant=notags script=compat args=(notags) ;;
-	tags|compat)	variant=debug script=$s args=(debug) ;;
+	nfs-notags)	variant=notags script=nfs args=(notags) ;;
+	tags|compat|nfs) variant=debug script=$s args=(debug) ;;
 	*)		variant=debug script=$s args=() ;;
 	esac
 	log=build/logs/e2e-$s.log
