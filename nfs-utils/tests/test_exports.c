@@ -326,6 +326,28 @@ static void test_command_line(void)
 		log = capture_end();
 		check(!strcmp(copy.e_allow_tags, "a:b"),
 		      "a refused allow_tags leaves the export's list as it was");
+		{
+			char tls[] = "ro,xprtsec=tls";
+			int flags = copy.e_flags;
+
+			capture_begin();
+			check(!updateexportent(&copy, tls),
+			      "exportfs -o xprtsec=tls on an export with tags: refused");
+			log = capture_end();
+			check(copy.e_xprtsec[0].info &&
+			      copy.e_xprtsec[0].info->number == NFSEXP_XPRTSEC_MTLS &&
+			      !copy.e_xprtsec[1].info && copy.e_flags == flags &&
+			      !strcmp(copy.e_allow_tags, "a:b"),
+			      "and the export is left as it was (xprtsec=mtls only, rw, tags a:b)");
+		}
+		{
+			char more[] = "allow_tags=c";
+
+			capture_begin();
+			check(updateexportent(&copy, more) && !strcmp(copy.e_allow_tags, "c"),
+			      "exportfs -o allow_tags=c replaces the list");
+			log = capture_end();
+		}
 		free(copy.e_allow_tags);
 		free(copy.e_uuid);
 		free(copy.e_mountpoint);
