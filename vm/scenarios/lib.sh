@@ -72,6 +72,17 @@ tls_www_server
 signing_key
 T
 }
+# rogue_ca_tmpl: write rogue-ca.tmpl (Rogue CA, a CA nobody trusts).
+rogue_ca_tmpl() {
+	cat >rogue-ca.tmpl <<'T'
+cn = "Rogue CA"
+organization = "Elsewhere"
+serial = 2
+expiration_days = 30
+ca
+cert_signing_key
+T
+}
 # client_tmpl NAME SERIAL [LINE...]: write NAME.tmpl, a TLS client certificate with extra template lines.
 client_tmpl() {
 	local n=$1 s=$2

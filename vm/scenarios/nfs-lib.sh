@@ -24,14 +24,7 @@ nfs_binaries() {
 nfs_pki() {
 	pki_begin
 	printf 'ip_address = "127.0.0.1"\ndns_name = "localhost"\n' >>server.tmpl
-	cat >rogue-ca.tmpl <<'T'
-cn = "Rogue CA"
-organization = "Elsewhere"
-serial = 2
-expiration_days = 30
-ca
-cert_signing_key
-T
+	rogue_ca_tmpl
 	client_tmpl nobody 11 'organization = "Other"'
 	client_tmpl bob 12 'organization = "Example"'
 	alice_tmpl 15

@@ -24,14 +24,7 @@ echo "kernel: $(uname -srv) ($variant); module $ko"
 # 1. Test PKI: CA, server, clients earning 0, 1, 3 tags, one that "not"
 #    excludes from a tag, one issued by an untrusted CA.
 pki_begin
-cat >rogue-ca.tmpl <<'T'
-cn = "Rogue CA"
-organization = "Elsewhere"
-serial = 2
-expiration_days = 30
-ca
-cert_signing_key
-T
+rogue_ca_tmpl
 client_tmpl nobody 11 'organization = "Other"'
 client_tmpl bob 12 'organization = "Example"'
 client_tmpl carol 14 'unit = "eng"' 'organization = "Example"' \
