@@ -65,6 +65,8 @@ void tp_policy_free(struct tp_policy *policy);
 
 size_t tp_policy_tag_count(const struct tp_policy *policy);
 size_t tp_policy_filter_count(const struct tp_policy *policy);
+/* Whether @policy defines a tag named @name (binary search; NULL: false). */
+bool tp_policy_has_tag(const struct tp_policy *policy, const char *name);
 
 /* Result of an evaluation: sorted (strcmp order), unique tag names. */
 struct tp_tags {

@@ -38,6 +38,8 @@ static const struct key_spec known_keys[] = {
 	{ "server", "private-key" },
 	{ "server", "client-certificate" },
 	{ "server", "client-ca" },
+	{ "server", "tags-with-system-trust" },
+	{ "server", "client-certificate-purpose" },
 	{ "client", "certificate" },
 	{ "client", "private-key" },
 };
@@ -485,6 +487,19 @@ int tt_config_parse_buffer(const char *name, const char *buf, size_t len,
 		free(v);
 	}
 	get_path(&c, "server", "client-ca", &cfg->client_ca);
+	get_bool(&c, "server", "tags-with-system-trust", &cfg->tags_system_trust);
+	v = get_value(&c, "server", "client-certificate-purpose");
+	if (v) {
+		if (strcmp(v, "client-auth") == 0)
+			cfg->client_purpose_any = false;
+		else if (strcmp(v, "any") == 0)
+			cfg->client_purpose_any = true;
+		else
+			perr(&c, "server", "client-certificate-purpose",
+			     "[server] client-certificate-purpose: \"%s\" is not one of client-auth, any",
+			     v);
+		free(v);
+	}
 	get_path(&c, "client", "certificate", &cfg->client_cert);
 	get_path(&c, "client", "private-key", &cfg->client_key);
 	check_pair(&c, "client", &cfg->client_cert, &cfg->client_key);

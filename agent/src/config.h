@@ -54,6 +54,14 @@ struct tt_config {
 	struct tt_cfg_path	server_key;
 	enum tt_client_cert_mode client_cert_mode;
 	struct tt_cfg_path	client_ca;	/* CAs for client certs */
+	/*
+	 * [server] client-certificate-purpose: false (client-auth) requires
+	 * the TLS client purpose in a client certificate's extended key
+	 * usage (when it has one); true (any) does not check it.
+	 */
+	bool			client_purpose_any;
+	/* [server] tags-with-system-trust: the explicit opt-in */
+	bool			tags_system_trust;
 	struct tt_cfg_path	client_cert;
 	struct tt_cfg_path	client_key;
 };
@@ -103,10 +111,11 @@ void tt_runtime_free(struct tt_runtime *rt);
 int tt_runtime_reload(struct tt_runtime **cur, const char *path,
 		      struct tt_diag *diag);
 /*
- * New credentials holding only the configured trust store (for a client
- * whose own certificate comes from the kernel keyring).
+ * New credentials holding only the configured trust store (for a request
+ * whose own certificate comes from the kernel keyring). @for_clients: the
+ * CAs that vouch for clients ([server] client-ca when set) instead.
  */
-int tt_runtime_trust_creds(const struct tt_config *cfg,
+int tt_runtime_trust_creds(const struct tt_config *cfg, bool for_clients,
 			   gnutls_certificate_credentials_t *out,
 			   unsigned int *ca_count, char *err, size_t errlen);
 
@@ -116,6 +125,15 @@ int tt_runtime_trust_creds(const struct tt_config *cfg,
  * then any public CA's client certificate passes and may earn tags.
  */
 bool tt_runtime_client_trust_is_system(const struct tt_config *cfg);
+
+/*
+ * Whether @cfg with @policy would let any public CA's client certificate
+ * earn tags (client trust is the system store, tags are on and defined)
+ * without the administrator's explicit [server] tags-with-system-trust.
+ * tt_runtime_load() refuses such a configuration.
+ */
+bool tt_runtime_tags_on_system_trust(const struct tt_config *cfg,
+				     const struct tp_policy *policy);
 
 /*
  * Only the configuration and the policy (no credentials): for --explain.

@@ -22,9 +22,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <keyutils.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include "daemon.h"
 #include "handshake.h"
 #include "log.h"
+#include "report.h"
+#include "sandbox.h"
 #include "tt_sched.h"
 
 #define PROBE_DEADLINE_MS	15000
@@ -32,21 +38,15 @@
 #define STOP_GRACE_MS		2000
 #define KILL_WAIT_MS		1000	/* re-check a SIGKILLed child */
 
-enum { REP_ACCEPTED = 1, REP_EMPTY = 2, REP_ERROR = 3 };
-
-struct report {
-	uint32_t	kind;
-	uint32_t	timeout_ms;
-	int32_t		err;
-};
-
 struct slot {
 	pid_t		pid;		/* 0: free */
 	int		report_fd;
-	int		sock_fd;	/* parent's copy of the socket */
+	int		sock_fd;	/* parent's copy of the socket, -1 once answered */
+	struct tt_accept acc;		/* what the child accepted */
 	bool		probing;
 	bool		timed_out;
 	bool		killed;		/* SIGKILL sent */
+	bool		finished;	/* ... because its result was in */
 	unsigned int	gen;		/* scheduler generation at spawn */
 	int64_t		deadline;
 };
@@ -99,6 +99,7 @@ void tt_daemon_apply_logging(const struct tt_config *cfg, bool foreground)
 	}
 	tt_log_set_target(t);
 	tt_log_set_level(log_override >= 0 ? log_override : cfg->log_level);
+	tt_tls_set_log_level(tt_log_get_level());
 }
 
 /* ------------------------------------------------------------------ */
@@ -178,10 +179,11 @@ const struct tt_kernel_ops tt_netlink_kernel = {
 /* Child                                                              */
 /* ------------------------------------------------------------------ */
 
-static void send_report(int fd, uint32_t kind, uint32_t timeout_ms, int err,
-			int pass_fd)
+static bool send_report(int fd, uint32_t kind, uint32_t timeout_ms, int err,
+			const struct tt_accept *acc)
 {
-	struct report r = { kind, timeout_ms, err };
+	struct tt_report_hdr r = { .kind = kind, .timeout_ms = timeout_ms,
+				   .err = err };
 	struct iovec iov = { &r, sizeof(r) };
 	union {
 		char		buf[CMSG_SPACE(sizeof(int))];
@@ -189,9 +191,10 @@ static void send_report(int fd, uint32_t kind, uint32_t timeout_ms, int err,
 	} u;
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (pass_fd >= 0) {
+	if (acc) {
 		struct cmsghdr *cm;
 
+		r.acc = *acc;
 		memset(&u, 0, sizeof(u));
 		msg.msg_control = u.buf;
 		msg.msg_controllen = sizeof(u.buf);
@@ -199,10 +202,13 @@ static void send_report(int fd, uint32_t kind, uint32_t timeout_ms, int err,
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
 		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+		memcpy(CMSG_DATA(cm), &acc->sockfd, sizeof(int));
 	}
-	if (sendmsg(fd, &msg, MSG_NOSIGNAL) < 0)
+	if (sendmsg(fd, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(r)) {
 		tt_warn("cannot report to the parent: %s", strerror(errno));
+		return false;
+	}
+	return true;
 }
 
 static const char *msg_type_name(uint32_t t)
@@ -217,70 +223,80 @@ static const char *auth_name(uint32_t a)
 	       a == TT_HS_AUTH_X509 ? "x509" : "?";
 }
 
-static void join_tags(const struct tp_tags *t, unsigned int max, char *buf,
-		      size_t len)
+/*
+ * Sends the outcome to the parent, which decides what DONE says. @tags:
+ * whether the kernel and the configuration want tags at all.
+ */
+static void child_report_result(int rep, const struct tt_accept *acc,
+				const struct tt_hs_result *res, bool tags)
 {
-	size_t off = 0;
+	struct tt_report_result r = {
+		.status = res->status, .ktls = res->ktls,
+		.has_remote_auth = res->nremote_auth > 0,
+		.remote_auth = res->nremote_auth ? res->remote_auth[0] : 0,
+		.peer = res->peer, .reason = res->reason,
+	};
+	size_t n, max = acc->max_tags;
+	void *buf;
 
-	buf[0] = '\0';
-	for (size_t i = 0; i < t->count && i < max && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s",
-					i ? "," : "", t->names[i]);
-	if (off >= len && len > 4)
-		strcpy(buf + len - 4, "...");
+	if (res->status == 0 && res->peer_der_len <= TT_REPORT_DER_MAX) {
+		r.peer_der = res->peer_der;
+		r.peer_der_len = res->peer_der_len;
+	} else if (res->status == 0 && res->peer_der_len) {
+		tt_warn("peer certificate of %zu bytes: too large for an identity",
+			res->peer_der_len);
+	}
+	if (tags && res->status == 0 && r.peer_der_len) {
+		if (max > TT_REPORT_MAX_TAGS)
+			max = TT_REPORT_MAX_TAGS;
+		if (res->tags.count > max)
+			tt_warn("%zu tag(s) over the kernel's limit of %zu dropped (kept the first %zu in sorted order)",
+				res->tags.count - max, max, max);
+		for (size_t i = 0; i < res->tags.count && i < max; i++)
+			r.tags[r.ntags++] = res->tags.names[i];
+	}
+	buf = malloc(TT_REPORT_BUFSIZE);
+	n = buf ? tt_report_encode(buf, TT_REPORT_BUFSIZE, &r) : 0;
+	if (!n)
+		tt_err("cannot encode the handshake result");
+	else if (send(rep, buf, n, MSG_NOSIGNAL) != (ssize_t)n)
+		tt_err("cannot report to the parent: %s", strerror(errno));
+	free(buf);
 }
 
 /*
  * The kernel installed a socket but its ACCEPT reply did not parse: the
- * request is ours and must be answered, or the consumer waits for its
- * timeout. The parent gets a copy first, so that a failed DONE here is
- * followed by its fallback DONE.
+ * request is ours and must be answered at once, or the consumer waits for
+ * its timeout. The parent gets the socket and a failed result.
  */
 static void __attribute__((noreturn))
-reject_request(struct daemon *d, int rep, const struct tt_accept *acc, int err)
+reject_request(struct daemon *d, int rep, struct tt_accept *acc, int err)
 {
-	struct tt_done done = { .status = EINVAL, .sockfd = acc->sockfd };
-	char ext[128] = "";
-	int ret;
+	struct tt_hs_result res = { .status = EINVAL };
 
 	tt_err("unusable ACCEPT reply (%s) for fd %d: answering DONE with EINVAL",
 	       strerror(-err), acc->sockfd);
-	send_report(rep, REP_ACCEPTED, (*d->rt)->cfg.timeout_ms, 0,
-		    acc->sockfd);
-	close(rep);
-	ret = d->ops->done(d->ops->ctx, d->caps, &done, NULL, ext, sizeof(ext));
-	if (ret < 0)
-		tt_err("DONE refused: %s%s%s", strerror(-ret),
-		       ext[0] ? ": " : "", ext);
+	snprintf(res.reason, sizeof(res.reason), "unusable ACCEPT reply: %s",
+		 strerror(-err));
+	acc->has_peername = false;
+	acc->peername[0] = '\0';
+	send_report(rep, TT_REP_ACCEPTED, (*d->rt)->cfg.timeout_ms, 0, acc);
+	child_report_result(rep, acc, &res, false);
 	d->ops->child_reset(d->ops->ctx);
 	fflush(stderr);
-	_exit(ret == 0 ? 0 : 2);
+	_exit(0);
 }
 
-static void __attribute__((noreturn))
-child_main(struct daemon *d, int rep)
+/* Right after fork: nothing of the parent's that the child must not hold. */
+static void child_setup(struct daemon *d)
 {
-	const struct tt_runtime *rt = *d->rt;
-	struct tt_hs_env env = { .rt = rt, .keys = &tt_keyutils_ops,
-				 .require_ktls = d->ops->require_ktls,
-				 .evaluate_tags = d->caps->tags &&
-						  rt->cfg.session_tags,
-				 .peer_keyring = tt_keys_peer_keyring() };
-	struct tt_done_stats stats;
-	struct tt_hs_params p;
-	struct tt_hs_result res;
-	struct tt_accept acc;
-	struct tt_done done;
-	char prefix[32], ext[256], tags[512];
-	uint32_t timeout;
+	char prefix[32];
 	sigset_t all;
-	int ret;
 
 	sigfillset(&all);
 	sigprocmask(SIG_UNBLOCK, &all, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	close(d->sigfd);
-	d->ops->child_reset(d->ops->ctx);
 	for (unsigned int i = 0; i < d->nslots; i++) {
 		if (d->slots[i].report_fd >= 0)
 			close(d->slots[i].report_fd);
@@ -289,26 +305,114 @@ child_main(struct daemon *d, int rep)
 	}
 	snprintf(prefix, sizeof(prefix), "[%d] ", (int)getpid());
 	tt_log_set_prefix(prefix);
+}
 
-	acc.sockfd = -1;
-	ret = d->ops->accept(d->ops->ctx, d->caps, &acc);
+/*
+ * ACCEPT, and hand the socket and what was accepted to the parent.
+ * Returns the timeout to enforce; exits when there is no request.
+ */
+static uint32_t child_accept(struct daemon *d, int rep, struct tt_accept *acc)
+{
+	const struct tt_runtime *rt = *d->rt;
+	uint32_t timeout;
+	int ret;
+
+	acc->sockfd = -1;
+	ret = d->ops->accept(d->ops->ctx, d->caps, acc);
 	if (ret == -EAGAIN) {
-		send_report(rep, REP_EMPTY, 0, 0, -1);
+		send_report(rep, TT_REP_EMPTY, 0, 0, NULL);
 		_exit(3);
 	}
-	if (ret < 0 && acc.sockfd >= 0)
-		reject_request(d, rep, &acc, ret);
+	if (ret < 0 && acc->sockfd >= 0)
+		reject_request(d, rep, acc, ret);
 	if (ret < 0) {
-		send_report(rep, REP_ERROR, 0, ret, -1);
+		send_report(rep, TT_REP_ERROR, 0, ret, NULL);
 		_exit(4);
 	}
-	timeout = acc.timeout_ms ? acc.timeout_ms : rt->cfg.timeout_ms;
-	send_report(rep, REP_ACCEPTED, timeout, 0, acc.sockfd);
-	close(rep);
+	timeout = acc->timeout_ms ? acc->timeout_ms : rt->cfg.timeout_ms;
+	if (!send_report(rep, TT_REP_ACCEPTED, timeout, 0, acc)) {
+		/*
+		 * The parent does not have the socket: answer here, while
+		 * this child still may (no peer data read yet).
+		 */
+		struct tt_done done = { .status = EIO, .sockfd = acc->sockfd };
+		char ext[128] = "";
+
+		ret = d->ops->done(d->ops->ctx, d->caps, &done, NULL, ext,
+				   sizeof(ext));
+		if (ret < 0)
+			tt_err("DONE refused: %s%s%s", strerror(-ret),
+			       ext[0] ? ": " : "", ext);
+		fflush(stderr);
+		_exit(6);
+	}
+	return timeout;
+}
+
+/*
+ * From here on the child reads the peer's data: it drops the kernel
+ * sockets and every privilege first. A child that cannot is not allowed to
+ * go on; the parent answers its request.
+ */
+static void child_sandbox(struct daemon *d, int rep,
+			  const struct tt_accept *acc)
+{
+	char why[160];
+
+	tt_sandbox_preload_ktls();
+	d->ops->child_reset(d->ops->ctx);
+	/*
+	 * A session keyring of its own: the daemon's (and the peer keyring in
+	 * it) are out of reach. The request's keyring stays possessed: the
+	 * kernel linked it into this process's keyring at ACCEPT.
+	 */
+	if (keyctl_join_session_keyring(NULL) < 0) {
+		tt_err("cannot leave the daemon's session keyring: %s",
+		       strerror(errno));
+		_exit(5);
+	}
+	if (tt_sandbox_enter(acc->sockfd, why, sizeof(why)) < 0) {
+		tt_err("cannot sandbox the handshake child: %s", why);
+		fflush(stderr);
+		_exit(5);
+	}
+	if (d->ops->child_sandboxed)
+		d->ops->child_sandboxed(d->ops->ctx, rep, acc);
+}
+
+static void __attribute__((noreturn))
+child_main(struct daemon *d, int rep)
+{
+	const struct tt_runtime *rt = *d->rt;
+	bool tags = d->caps->tags && rt->cfg.session_tags;
+	struct tt_hs_env env = { .rt = rt, .keys = &tt_keyutils_ops,
+				 .require_ktls = d->ops->require_ktls,
+				 .evaluate_tags = tags,
+				 .defer_peer_key = true,
+				 .peer_keyring = tt_keys_peer_keyring() };
+	struct tt_hs_params p;
+	struct tt_hs_result res;
+	struct tt_accept acc;
+	char esc[4 * TT_PEERNAME_MAX + 1], why[256];
+	uint32_t timeout;
+
+	child_setup(d);
+	timeout = child_accept(d, rep, &acc);
+	tt_hs_params_from_accept(&acc, &p);
+	/* Files the handshake needs are read now: the sandbox forbids it. */
+	if (tt_hs_prepare(&p, &env, why, sizeof(why)) < 0) {
+		memset(&res, 0, sizeof(res));
+		res.status = EIO;
+		snprintf(res.reason, sizeof(res.reason), "trust store: %.200s", why);
+		tt_err("%s", res.reason);
+		child_report_result(rep, &acc, &res, false);
+		_exit(0);
+	}
+	child_sandbox(d, rep, &acc);
 	/* Backstop: the handshake itself gives up at @timeout. */
 	alarm(timeout / 1000 + 2);
 
-	tt_hs_params_from_accept(&acc, &p);
+	tt_escape(acc.peername, esc, sizeof(esc));
 	if (acc.has_peername && strlen(acc.peername) > 253)
 		tt_notice("peername of %zu bytes is no DNS name; it is used as given",
 			  strlen(acc.peername));
@@ -316,58 +420,13 @@ child_main(struct daemon *d, int rep)
 		 "max-tags %u%s",
 		 acc.sockfd, msg_type_name(acc.message_type),
 		 auth_name(acc.auth_mode),
-		 acc.has_peername ? acc.peername : "(none)", timeout,
+		 acc.has_peername ? esc : "(none)", timeout,
 		 acc.max_tags, acc.has_max_tags ? "" : " (default)");
 	tt_handshake_run(&p, &env, &res);
-
-	memset(&done, 0, sizeof(done));
-	done.status = res.status;
-	done.sockfd = acc.sockfd;
-	done.remote_auth = res.remote_auth;
-	done.nremote_auth = res.nremote_auth;
-	/* [global] session-tags = no: never a tag in DONE */
-	if (rt->cfg.session_tags) {
-		done.tags = (const char *const *)res.tags.names;
-		done.ntags = (unsigned int)res.tags.count;
-	}
-	done.tags_supported = d->caps->tags && rt->cfg.session_tags;
-	done.max_tags = acc.max_tags;
-	done.tag_max_len = d->caps->tag_max_len;
-	memset(&stats, 0, sizeof(stats));
-	ret = d->ops->done(d->ops->ctx, d->caps, &done, &stats, ext,
-			   sizeof(ext));
-
-	if (stats.tags_over_limit)
-		tt_warn("%u tag(s) over the kernel's limit of %u dropped (kept the first %u in sorted order)",
-			stats.tags_over_limit, acc.max_tags, stats.tags_sent);
-	if (stats.tags_invalid)
-		tt_warn("%u tag(s) of invalid length dropped", stats.tags_invalid);
-	if (res.status == 0) {
-		join_tags(&res.tags, stats.tags_sent, tags, sizeof(tags));
-		tt_info("%s handshake (%s) with %s%s%s: ok, %s, tags %s",
-			msg_type_name(acc.message_type), auth_name(acc.auth_mode),
-			res.peer[0] ? res.peer : "unauthenticated peer",
-			acc.has_peername ? " for " : "",
-			acc.has_peername ? acc.peername : "",
-			res.ktls ? "kTLS on" : "kTLS NOT installed",
-			!rt->cfg.session_tags ? "not sent (disabled by configuration)" :
-			!d->caps->tags ? "not sent (kernel lacks tag support)" :
-			stats.tags_sent ? tags : "(none)");
-	} else {
-		tt_notice("%s handshake (%s)%s%s failed: %s (%s)",
-			  msg_type_name(acc.message_type),
-			  auth_name(acc.auth_mode),
-			  acc.has_peername ? " for " : "",
-			  acc.has_peername ? acc.peername : "",
-			  strerror((int)res.status), res.reason);
-	}
-	if (ret < 0)
-		tt_err("DONE refused: %s%s%s", strerror(-ret),
-		       ext[0] ? ": " : "", ext);
+	child_report_result(rep, &acc, &res, tags);
 	tt_hs_result_free(&res);
-	d->ops->child_reset(d->ops->ctx);
 	fflush(stderr);
-	_exit(ret == 0 ? 0 : 2);
+	_exit(0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -433,6 +492,7 @@ static void spawn(struct daemon *d)
 	s->pid = pid;
 	s->report_fd = sv[0];
 	s->sock_fd = -1;
+	memset(&s->acc, 0, sizeof(s->acc));
 	s->probing = true;
 	s->timed_out = false;
 	s->killed = false;
@@ -440,48 +500,200 @@ static void spawn(struct daemon *d)
 	s->gen = tt_sched_spawned(&d->sched);
 }
 
-/* Reads a child's report. @block: wait for it. Returns false at EOF/none. */
-static void read_report(struct daemon *d, struct slot *s, int flags)
+static void join_tags(const struct tt_report_result *r, char *buf, size_t len)
 {
-	union {
-		char		buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr	align;
-	} u;
-	struct report r;
-	struct iovec iov = { &r, sizeof(r) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm;
-	ssize_t n;
+	size_t off = 0;
 
-	n = recvmsg(s->report_fd, &msg, flags | MSG_CMSG_CLOEXEC);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < r->ntags && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+					i ? "," : "", r->tags[i]);
+	if (off >= len && len > 4)
+		strcpy(buf + len - 4, "...");
+}
+
+/* DONE for the request of @s, once; the parent's copy is then closed. */
+static void answer(struct daemon *d, struct slot *s, const struct tt_done *done,
+		   struct tt_done_stats *stats)
+{
+	char ext[256];
+	int ret;
+
+	ret = d->ops->done(d->ops->ctx, d->caps, done, stats, ext, sizeof(ext));
+	if (ret < 0 && ret != -EBUSY)
+		tt_err("DONE for child %d refused: %s%s%s", (int)s->pid,
+		       strerror(-ret), ext[0] ? ": " : "", ext);
+	close(s->sock_fd);
+	s->sock_fd = -1;
+}
+
+static void answer_error(struct daemon *d, struct slot *s, uint32_t status)
+{
+	struct tt_done done = { .status = status, .sockfd = s->sock_fd };
+
+	answer(d, s, &done, NULL);
+}
+
+static void log_result(struct daemon *d, const struct slot *s,
+		       const struct tt_report_result *r,
+		       const struct tt_done_stats *st)
+{
+	const struct tt_runtime *rt = *d->rt;
+	const struct tt_accept *a = &s->acc;
+	char peer[4 * TT_REPORT_TEXT_MAX + 1], name[4 * TT_PEERNAME_MAX + 1];
+	char reason[4 * TT_REPORT_TEXT_MAX + 1], tags[512];
+
+	/* The child's texts come from the peer: escape them. */
+	tt_escape(r->peer, peer, sizeof(peer));
+	tt_escape(r->reason, reason, sizeof(reason));
+	tt_escape(a->peername, name, sizeof(name));
+	if (r->status) {
+		tt_notice("[%d] %s handshake (%s)%s%s failed: %s (%s)",
+			  (int)s->pid, msg_type_name(a->message_type),
+			  auth_name(a->auth_mode),
+			  a->has_peername ? " for " : "", name,
+			  strerror((int)r->status), reason);
 		return;
-	for (cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; cm;
-	     cm = CMSG_NXTHDR(&msg, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
-			if (s->sock_fd < 0)
-				s->sock_fd = fd;
-			else
-				close(fd);
-		}
 	}
-	close(s->report_fd);
-	s->report_fd = -1;
-	if (n != (ssize_t)sizeof(r))
-		return;		/* EOF or junk: handled when reaped */
+	join_tags(r, tags, sizeof(tags));
+	tt_info("[%d] %s handshake (%s) with %s%s%s: ok, %s, tags %s",
+		(int)s->pid, msg_type_name(a->message_type),
+		auth_name(a->auth_mode),
+		peer[0] ? peer : "unauthenticated peer",
+		a->has_peername ? " for " : "", name,
+		r->ktls ? "kTLS on" : "kTLS NOT installed",
+		!rt->cfg.session_tags ? "not sent (disabled by configuration)" :
+		!d->caps->tags ? "not sent (kernel lacks tag support)" :
+		st->tags_sent ? tags : "(none)");
+	if (st->tags_invalid)
+		tt_warn("%u tag(s) of invalid length dropped", st->tags_invalid);
+}
+
+/* Whether kTLS is on @fd, as the kernel says (the child may lie). */
+static bool ktls_on(int fd)
+{
+	char ulp[16] = "";
+	socklen_t len = sizeof(ulp);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_ULP, ulp, &len) == 0 &&
+	       strcmp(ulp, "tls") == 0;
+}
+
+/*
+ * The peer's identity, made here and not by the child: the verified
+ * certificate as a key in the request's keyring when it names one, else
+ * in the daemon's peer keyring. Returns the serial or -errno.
+ */
+static int32_t make_peer_key(const struct tt_runtime *rt, const struct slot *s,
+			     const struct tt_report_result *r)
+{
+	int32_t k = -ENOKEY;
+
+	if (s->acc.has_keyring)
+		k = tt_peer_key(&tt_keyutils_ops, (int32_t)s->acc.keyring,
+				rt->cfg.peer_key_ttl, r->peer_der,
+				r->peer_der_len);
+	if (k <= 0)
+		k = tt_peer_key(&tt_keyutils_ops, tt_keys_peer_keyring(),
+				rt->cfg.peer_key_ttl, r->peer_der,
+				r->peer_der_len);
+	return k;
+}
+
+/*
+ * The child's result: believed only as far as the parent can check it
+ * (report.h); anything else fails the request with EIO, and only it.
+ */
+static void handle_result(struct daemon *d, struct slot *s, void *buf,
+			  size_t n)
+{
+	const struct tt_runtime *rt = *d->rt;
+	struct tt_report_ctx ctx = { .acc = &s->acc, .policy = rt->policy,
+				     .is_psk = tt_keys_is_psk };
+	struct tt_report_result r;
+	struct tt_done_stats stats;
+	struct tt_done done;
+	uint32_t serial = 0;
+	char why[320];
+
+	if (tt_report_decode(buf, n, &r, why, sizeof(why)) < 0 ||
+	    tt_report_check(&r, &ctx, why, sizeof(why)) < 0) {
+		tt_err("handshake child %d: report refused (%s): failing its request",
+		       (int)s->pid, why);
+		answer_error(d, s, EIO);
+		return;
+	}
+	if (r.status == 0 && d->ops->require_ktls && !ktls_on(s->sock_fd)) {
+		tt_err("handshake child %d: reported success without kTLS on the socket: failing its request",
+		       (int)s->pid);
+		answer_error(d, s, EIO);
+		return;
+	}
+	if (r.status == 0 && r.peer_der_len) {
+		int32_t k = make_peer_key(rt, s, &r);
+
+		if (k > 0) {
+			serial = (uint32_t)k;
+		} else if (s->acc.message_type == TT_HS_MSG_TYPE_SERVERHELLO &&
+			   rt->cfg.client_cert_mode == TT_CLIENT_CERT_REQUIRE) {
+			/* "require" promised the consumer a peer it can name */
+			tt_err("cannot add the peer certificate to the keyring: %s (client-certificate = require): refusing the client",
+			       strerror(-k));
+			answer_error(d, s, EACCES);
+			return;
+		} else {
+			/* No identity, so no tags: NFSD's mTLS check agrees. */
+			tt_warn("cannot add the peer certificate to the keyring: %s; remote-auth and tags omitted",
+				strerror(-k));
+			r.ntags = 0;
+		}
+	} else if (r.has_remote_auth) {
+		serial = r.remote_auth;	/* a PSK, checked */
+	}
+	memset(&done, 0, sizeof(done));
+	done.status = r.status;
+	done.sockfd = s->sock_fd;
+	done.remote_auth = &serial;
+	done.nremote_auth = serial ? 1 : 0;
+	/* [global] session-tags = no (now, after a reload too): never a tag */
+	if (rt->cfg.session_tags && d->caps->tags) {
+		done.tags = r.tags;
+		done.ntags = r.ntags;
+	}
+	done.tags_supported = d->caps->tags && rt->cfg.session_tags;
+	done.max_tags = s->acc.max_tags;
+	done.tag_max_len = d->caps->tag_max_len;
+	memset(&stats, 0, sizeof(stats));
+	answer(d, s, &done, &stats);
+	log_result(d, s, &r, &stats);
+}
+
+/* The first message: what the child accepted, with the socket. */
+static void handle_accepted(struct daemon *d, struct slot *s,
+			    const void *buf, size_t n, int fd)
+{
+	struct tt_report_hdr r;
+
+	if (n != sizeof(r)) {
+		if (fd >= 0)
+			close(fd);
+		return;		/* junk: handled when reaped */
+	}
+	memcpy(&r, buf, sizeof(r));
 	s->probing = false;
 	switch (r.kind) {
-	case REP_ACCEPTED:
+	case TT_REP_ACCEPTED:
+		if (fd < 0)
+			break;
+		s->sock_fd = fd;
+		s->acc = r.acc;
+		s->acc.peername[sizeof(s->acc.peername) - 1] = '\0';
+		if (s->acc.npeerids > TT_MAX_PEERIDS)
+			s->acc.npeerids = TT_MAX_PEERIDS;
 		s->deadline = now_ms() + r.timeout_ms + TIMEOUT_GRACE_MS;
 		tt_sched_accepted(&d->sched);
-		break;
-	case REP_EMPTY:
+		return;
+	case TT_REP_EMPTY:
 		s->deadline = now_ms() + PROBE_DEADLINE_MS;
 		tt_sched_empty(&d->sched, s->gen);
 		break;
@@ -495,19 +707,102 @@ static void read_report(struct daemon *d, struct slot *s, int flags)
 		tt_sched_failed(&d->sched, true, now_ms());
 		break;
 	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * The child said all it may say, or broke the protocol: stop listening to
+ * it. It has nothing left to do (a live one is killed: a compromised child
+ * must not linger with its peer's socket, nor keep writing).
+ */
+static void end_channel(struct slot *s, bool kill_it)
+{
+	if (s->report_fd >= 0)
+		close(s->report_fd);
+	s->report_fd = -1;
+	if (kill_it && !s->killed) {
+		s->finished = true;
+		kill(s->pid, SIGKILL);
+		s->killed = true;
+		s->deadline = now_ms() + KILL_WAIT_MS;
+	}
+}
+
+/*
+ * Reads one message of a child's report channel. Returns false when there
+ * is nothing more to read now. Every descriptor that arrives is closed
+ * unless it is the one ACCEPTED hands over.
+ */
+static bool read_report(struct daemon *d, struct slot *s, int flags)
+{
+	static unsigned char buf[TT_REPORT_BUFSIZE];
+	union {
+		/* room to see (and close) whatever a child sends */
+		char		b[CMSG_SPACE(sizeof(int) * 256)];
+		struct cmsghdr	align;
+	} u;
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+	struct cmsghdr *cm;
+	int fd = -1, nfds = 0;
+	ssize_t n;
+
+	n = recvmsg(s->report_fd, &msg, flags | MSG_CMSG_CLOEXEC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return false;
+	for (cm = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; cm;
+	     cm = CMSG_NXTHDR(&msg, cm)) {
+		size_t k;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int x;
+
+			memcpy(&x, CMSG_DATA(cm) + i * sizeof(int), sizeof(x));
+			if (nfds++ == 0)
+				fd = x;
+			else
+				close(x);
+		}
+	}
+	if (n <= 0 || nfds > 1 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		if (fd >= 0)
+			close(fd);
+		if (n > 0 || nfds)
+			tt_err("handshake child %d: malformed report (%zd bytes, %d descriptors) refused",
+			       (int)s->pid, n, nfds);
+		/* At EOF the request is answered when the child is reaped. */
+		if ((n > 0 || nfds) && s->sock_fd >= 0 && !s->probing)
+			answer_error(d, s, EIO);
+		end_channel(s, n > 0 || nfds);
+		return false;
+	}
+	if (s->probing) {
+		handle_accepted(d, s, buf, (size_t)n, fd);
+		if (s->sock_fd < 0)
+			end_channel(s, false);	/* EMPTY, ERROR or junk */
+		return s->report_fd >= 0;
+	}
+	/* After ACCEPTED, one RESULT without descriptors and nothing else. */
+	if (fd >= 0) {
+		close(fd);
+		tt_err("handshake child %d: a second socket refused", (int)s->pid);
+		answer_error(d, s, EIO);
+	} else {
+		handle_result(d, s, buf, (size_t)n);
+	}
+	end_channel(s, true);
+	return false;
 }
 
 static void fallback_done(struct daemon *d, struct slot *s, uint32_t status)
 {
-	struct tt_done done = { .status = status, .sockfd = s->sock_fd };
-	char ext[128];
-	int ret;
-
-	ret = d->ops->done(d->ops->ctx, d->caps, &done, NULL, ext,
-			   sizeof(ext));
-	if (ret < 0 && ret != -EBUSY)
-		tt_warn("fallback DONE for child %d: %s%s%s", (int)s->pid,
-			strerror(-ret), ext[0] ? ": " : "", ext);
+	tt_debug("answering for child %d: %s", (int)s->pid, strerror((int)status));
+	answer_error(d, s, status);
 }
 
 static void reap(struct daemon *d)
@@ -524,7 +819,7 @@ static void reap(struct daemon *d)
 		if (!s)
 			continue;
 		if (s->report_fd >= 0)
-			read_report(d, s, MSG_DONTWAIT);
+			read_report(d, s, MSG_DONTWAIT);	/* ACCEPTED? */
 		if (s->probing) {
 			/* Retry later: requests may still wait in the kernel. */
 			tt_sched_exited(&d->sched, true);
@@ -534,6 +829,8 @@ static void reap(struct daemon *d)
 		}
 		bool clean = WIFEXITED(st) && (WEXITSTATUS(st) == 0 ||
 					       WEXITSTATUS(st) == 3);
+		if (s->finished && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+			clean = true;	/* killed by us, its work done */
 		if (!clean) {
 			if (WIFSIGNALED(st))
 				tt_warn("handshake child %d killed by signal %d%s",
@@ -543,14 +840,20 @@ static void reap(struct daemon *d)
 				tt_warn("handshake child %d exited with status %d",
 					(int)pid, WEXITSTATUS(st));
 		}
+		/* Drain: the result may be queued behind the exit. */
+		while (s->report_fd >= 0 && read_report(d, s, MSG_DONTWAIT))
+			;
 		if (s->sock_fd >= 0) {
-			if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-				bool to = s->timed_out || (WIFSIGNALED(st) &&
-						WTERMSIG(st) == SIGALRM);
-				fallback_done(d, s, to ? ETIMEDOUT : EIO);
-			}
-			close(s->sock_fd);
+			bool to = s->timed_out || (WIFSIGNALED(st) &&
+						   WTERMSIG(st) == SIGALRM);
+
+			if (clean)
+				tt_warn("handshake child %d exited without a result",
+					(int)pid);
+			fallback_done(d, s, to ? ETIMEDOUT : EIO);
 		}
+		if (s->report_fd >= 0)
+			close(s->report_fd);
 		memset(s, 0, sizeof(*s));
 		s->report_fd = -1;
 		s->sock_fd = -1;

@@ -34,6 +34,12 @@ struct tt_kernel_ops {
 	int (*done)(void *ctx, const struct tt_caps *caps,
 		    const struct tt_done *d, struct tt_done_stats *stats,
 		    char *ext, size_t extlen);
+	/*
+	 * Child, once sandboxed, before the handshake: for tests that play a
+	 * compromised child (@rep is its report channel). NULL in the daemon.
+	 */
+	void (*child_sandboxed)(void *ctx, int rep,
+				const struct tt_accept *acc);
 	bool	require_ktls;	/* false only in tests without kTLS */
 	void	*ctx;
 };

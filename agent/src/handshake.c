@@ -5,6 +5,8 @@
  * evaluation of the verified peer certificate.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -20,10 +22,11 @@
 #include "handshake.h"
 #include "ktls.h"
 #include "log.h"
+#include "report.h"
 
 struct hs_ctx {
 	const struct tt_hs_params	*p;
-	const struct tt_hs_env		*env;
+	struct tt_hs_env		*env;
 	struct tt_hs_result		*res;
 	bool				server;
 	bool				verify;		/* check the peer cert */
@@ -68,14 +71,24 @@ static void set_reason(struct tt_hs_result *res, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* GnuTLS's own messages may quote the peer: escaped like all peer text. */
 static void gnutls_log_cb(int level, const char *msg)
 {
-	size_t n = strlen(msg);
+	char esc[1024];
+	size_t n;
 
 	(void)level;
-	if (n && msg[n - 1] == '\n')
-		n--;
-	tt_debug("gnutls: %.*s", (int)n, msg);
+	tt_escape(msg, esc, sizeof(esc));
+	n = strlen(esc);
+	if (n >= 4 && strcmp(esc + n - 4, "\\x0a") == 0)
+		esc[n - 4] = '\0';
+	tt_debug("gnutls: %s", esc);
+}
+
+void tt_tls_set_log_level(int level)
+{
+	/* GnuTLS's level 3 shows the handshake's steps; more is a flood. */
+	gnutls_global_set_log_level(level >= LOG_DEBUG ? 3 : 0);
 }
 
 int tt_tls_global_init(void)
@@ -98,6 +111,9 @@ void tt_tls_global_deinit(void)
 void tt_hs_result_free(struct tt_hs_result *res)
 {
 	tp_tags_free(&res->tags);
+	free(res->peer_der);
+	res->peer_der = NULL;
+	res->peer_der_len = 0;
 }
 
 /* ---- peer verification ---- */
@@ -134,12 +150,44 @@ static void peer_subject(struct hs_ctx *c, const gnutls_datum_t *der,
 	}
 }
 
+/*
+ * The raw address (4 or 16 bytes; IPv4-mapped IPv6 as 4) of the peer of
+ * @fd, for matching an iPAddress subjectAltName. 0 or -1.
+ */
+static int peer_address(int fd, unsigned char ip[16], unsigned int *len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return -1;
+	if (ss.ss_family == AF_INET) {
+		memcpy(ip, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		*len = 4;
+		return 0;
+	}
+	if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(ip, &a->s6_addr[12], 4);
+			*len = 4;
+		} else {
+			memcpy(ip, a->s6_addr, 16);
+			*len = 16;
+		}
+		return 0;
+	}
+	return -1;
+}
+
 /* Returns 0 when the peer's chain is acceptable, -1 otherwise. */
 static int verify_peer(gnutls_session_t session, struct hs_ctx *c)
 {
 	const gnutls_datum_t *certs;
 	gnutls_typed_vdata_st data[2];
-	unsigned int ncerts = 0, status = 0, nd = 0;
+	unsigned int ncerts = 0, status = 0, nd = 0, iplen = 0;
+	unsigned char ip[16];
 	gnutls_datum_t text;
 	int ret;
 
@@ -157,12 +205,34 @@ static int verify_peer(gnutls_session_t session, struct hs_ctx *c)
 		data[nd].data = (void *)c->p->peername;
 		data[nd].size = 0;
 		nd++;
+	} else if (!c->server) {
+		/*
+		 * No name from the consumer (an NFS mount by address, say):
+		 * the server's certificate must name the address we are
+		 * connected to, or any certificate of a trusted CA would do.
+		 */
+		if (peer_address(c->p->fd, ip, &iplen) < 0) {
+			c->verify_failed = true;
+			set_reason(c->res, "no peername and no peer address to check the server certificate against");
+			return -1;
+		}
+		data[nd].type = GNUTLS_DT_IP_ADDRESS;
+		data[nd].data = ip;
+		data[nd].size = iplen;
+		nd++;
 	}
-	data[nd].type = GNUTLS_DT_KEY_PURPOSE_OID;
-	data[nd].data = (void *)(c->server ? GNUTLS_KP_TLS_WWW_CLIENT :
-				 GNUTLS_KP_TLS_WWW_SERVER);
-	data[nd].size = 0;
-	nd++;
+	/*
+	 * The purpose: TLS server for a server; TLS client for a client
+	 * unless configured otherwise (many NFS hosts present one host
+	 * certificate, with serverAuth only, in both roles).
+	 */
+	if (!c->server || !c->env->rt->cfg.client_purpose_any) {
+		data[nd].type = GNUTLS_DT_KEY_PURPOSE_OID;
+		data[nd].data = (void *)(c->server ? GNUTLS_KP_TLS_WWW_CLIENT :
+					 GNUTLS_KP_TLS_WWW_SERVER);
+		data[nd].size = 0;
+		nd++;
+	}
 
 	ret = gnutls_certificate_verify_peers(session, data, nd, &status);
 	if (ret < 0) {
@@ -220,7 +290,10 @@ static int import_pair(gnutls_certificate_credentials_t cred,
 	return ret;
 }
 
-/* Credentials with the trust store and the certificate from the keyring. */
+/*
+ * Credentials with the trust store (the client CAs on the server side)
+ * and the certificate from the keyring.
+ */
 static int keyring_x509_creds(struct hs_ctx *c,
 			      gnutls_certificate_credentials_t *out)
 {
@@ -243,8 +316,14 @@ static int keyring_x509_creds(struct hs_ctx *c,
 		free(cert);
 		return -EACCES;
 	}
-	ret = tt_runtime_trust_creds(&c->env->rt->cfg, out, NULL, why,
-				     sizeof(why));
+	if (c->env->keyring_trust) {
+		*out = c->env->keyring_trust;
+		c->env->keyring_trust = NULL;
+		ret = 0;
+	} else {
+		ret = tt_runtime_trust_creds(&c->env->rt->cfg, c->server, out,
+					     NULL, why, sizeof(why));
+	}
 	if (ret < 0) {
 		set_reason(c->res, "trust store: %s", why);
 	} else {
@@ -458,23 +537,19 @@ static int do_handshake(gnutls_session_t s, int fd, uint32_t timeout_ms)
  * The verified peer certificate as an "asymmetric" key, for remote-auth.
  * Bounded: one key per certificate, described by its SHA-256 fingerprint
  * and reused while it lives (keyctl_search), each use pushing its expiry
- * to peer-key-ttl seconds. The key goes to the keyring of the request
- * when the consumer named one (it then owns what is in there; the same
- * reuse and expiry apply), otherwise to the daemon's peer keyring.
- * Returns the key's serial or -errno.
+ * to @ttl seconds. Returns the key's serial or -errno.
  */
-static int32_t peer_key(struct hs_ctx *c, const gnutls_datum_t *der)
+int32_t tt_peer_key(const struct tt_keyops *k, int32_t ring, unsigned int ttl,
+		    const unsigned char *der, size_t len)
 {
-	const struct tt_keyops *k = c->env->keys;
-	unsigned int ttl = c->env->rt->cfg.peer_key_ttl;
-	int32_t ring = c->p->keyring ? c->p->keyring : c->env->peer_keyring;
+	gnutls_datum_t d = { (unsigned char *)der, (unsigned int)len };
 	unsigned char md[32];
 	size_t mdlen = sizeof(md);
 	char desc[sizeof(TT_PEER_KEY_PREFIX) + 2 * sizeof(md)];
 	int32_t serial;
 	int ret;
 
-	if (gnutls_fingerprint(GNUTLS_DIG_SHA256, der, md, &mdlen) < 0 ||
+	if (!len || gnutls_fingerprint(GNUTLS_DIG_SHA256, &d, md, &mdlen) < 0 ||
 	    mdlen != sizeof(md))
 		return -EINVAL;
 	memcpy(desc, TT_PEER_KEY_PREFIX, sizeof(TT_PEER_KEY_PREFIX) - 1);
@@ -483,7 +558,7 @@ static int32_t peer_key(struct hs_ctx *c, const gnutls_datum_t *der)
 			 "%02x", md[i]);
 	serial = k->search(k->ctx, ring, "asymmetric", desc);
 	if (serial <= 0)
-		serial = k->add_cert(k->ctx, ring, desc, der->data, der->size);
+		serial = k->add_cert(k->ctx, ring, desc, der, len);
 	if (serial <= 0)
 		return serial < 0 ? serial : -ENOKEY;
 	if (k->set_timeout && ttl) {
@@ -493,6 +568,19 @@ static int32_t peer_key(struct hs_ctx *c, const gnutls_datum_t *der)
 				serial, strerror(-ret));
 	}
 	return serial;
+}
+
+/*
+ * The key goes to the keyring of the request when the consumer named one
+ * (it then owns what is in there; the same reuse and expiry apply),
+ * otherwise to the daemon's peer keyring.
+ */
+static int32_t peer_key(struct hs_ctx *c, const gnutls_datum_t *der)
+{
+	int32_t ring = c->p->keyring ? c->p->keyring : c->env->peer_keyring;
+
+	return tt_peer_key(c->env->keys, ring, c->env->rt->cfg.peer_key_ttl,
+			   der->data, der->size);
 }
 
 static void after_handshake(gnutls_session_t s, struct hs_ctx *c)
@@ -546,6 +634,19 @@ static void after_handshake(gnutls_session_t s, struct hs_ctx *c)
 	int32_t k;
 
 	res->peer_verified = true;
+	if (env->defer_peer_key) {
+		/* The daemon's parent makes the key: hand it the certificate. */
+		res->peer_der = malloc(certs[0].size);
+		if (!res->peer_der) {
+			res->status = ENOMEM;
+			set_reason(res, "out of memory");
+			return;
+		}
+		memcpy(res->peer_der, certs[0].data, certs[0].size);
+		res->peer_der_len = certs[0].size;
+		k = 0;
+		goto tags;
+	}
 	k = peer_key(c, &certs[0]);
 	if (k > 0) {
 		res->remote_auth[0] = (uint32_t)k;
@@ -561,10 +662,15 @@ static void after_handshake(gnutls_session_t s, struct hs_ctx *c)
 			   strerror(-k));
 		return;
 	} else {
-		/* Tags come from the verified certificate, not from the key. */
-		tt_warn("cannot add the peer certificate to the keyring: %s; remote-auth omitted",
+		/*
+		 * No identity the consumer can name, so no tags either: NFSD's
+		 * mTLS check and the tags must agree on who the peer is.
+		 */
+		tt_warn("cannot add the peer certificate to the keyring: %s; remote-auth and tags omitted",
 			strerror(-k));
+		return;
 	}
+tags:
 	if (env->evaluate_tags && env->rt->policy) {
 		/* Reuse the parse of the verified certificate when it is this one. */
 		if (c->peer_crt && gnutls_x509_crt_equals2(c->peer_crt, &certs[0]))
@@ -581,7 +687,18 @@ static void after_handshake(gnutls_session_t s, struct hs_ctx *c)
 	}
 }
 
-void tt_handshake_run(const struct tt_hs_params *p, const struct tt_hs_env *env,
+int tt_hs_prepare(const struct tt_hs_params *p, struct tt_hs_env *env,
+		  char *why, size_t whylen)
+{
+	if (p->auth_mode == TT_HS_AUTH_PSK || !p->has_cert ||
+	    env->keyring_trust)
+		return 0;
+	return tt_runtime_trust_creds(&env->rt->cfg,
+				      p->msg_type == TT_HS_MSG_TYPE_SERVERHELLO,
+				      &env->keyring_trust, NULL, why, whylen);
+}
+
+void tt_handshake_run(const struct tt_hs_params *p, struct tt_hs_env *env,
 		      struct tt_hs_result *res)
 {
 	struct hs_ctx c = { .p = p, .env = env, .res = res };
@@ -748,6 +865,10 @@ out:
 	gnutls_deinit(s);
 	if (own_x509)
 		gnutls_certificate_free_credentials(own_x509);
+	if (env->keyring_trust) {
+		gnutls_certificate_free_credentials(env->keyring_trust);
+		env->keyring_trust = NULL;
+	}
 	if (psk_cli)
 		gnutls_psk_free_client_credentials(psk_cli);
 	if (psk_srv)

@@ -45,6 +45,18 @@ struct tt_hs_env {
 	 * (tt_keys_peer_keyring(); 0: the session keyring).
 	 */
 	int32_t			peer_keyring;
+	/*
+	 * Do not make the peer's key: leave its certificate in the result
+	 * (peer_der) for the daemon's parent, which makes it. The sandboxed
+	 * child may not change keyrings.
+	 */
+	bool			defer_peer_key;
+	/*
+	 * Trust-only credentials for a request that brings its own
+	 * certificate, built by tt_hs_prepare() while files can still be
+	 * read; taken over (and freed) by the handshake. NULL: built then.
+	 */
+	gnutls_certificate_credentials_t keyring_trust;
 };
 
 struct tt_hs_result {
@@ -54,6 +66,9 @@ struct tt_hs_result {
 	struct tp_tags	tags;
 	bool		ktls;		/* kTLS TX and RX installed */
 	bool		peer_verified;
+	/* With defer_peer_key: the verified leaf certificate (malloc'd). */
+	unsigned char	*peer_der;
+	size_t		peer_der_len;
 	char		peer[256];	/* subject DN or PSK identity */
 	char		reason[256];	/* why status != 0, or a kTLS note */
 };
@@ -62,13 +77,30 @@ struct tt_hs_result {
 void tt_hs_params_from_accept(const struct tt_accept *a,
 			      struct tt_hs_params *p);
 
+/*
+ * What the handshake of @p will need from the file system, loaded now:
+ * the daemon calls it before the child's sandbox forbids opening files.
+ * 0, or a negative errno with the reason in @why.
+ */
+int tt_hs_prepare(const struct tt_hs_params *p, struct tt_hs_env *env,
+		  char *why, size_t whylen);
+
 /* Runs the handshake. Always fills @res; free it with tt_hs_result_free. */
-void tt_handshake_run(const struct tt_hs_params *p,
-		      const struct tt_hs_env *env, struct tt_hs_result *res);
+void tt_handshake_run(const struct tt_hs_params *p, struct tt_hs_env *env,
+		      struct tt_hs_result *res);
 void tt_hs_result_free(struct tt_hs_result *res);
+
+/*
+ * The peer certificate @der as an "asymmetric" key in @ring, reused while
+ * it lives, expiring @ttl seconds after its last use: the serial or -errno.
+ */
+int32_t tt_peer_key(const struct tt_keyops *k, int32_t ring, unsigned int ttl,
+		    const unsigned char *der, size_t len);
 
 /* Library-wide GnuTLS setup (global init, logging hooks). */
 int tt_tls_global_init(void);
+/* GnuTLS's own log messages follow ours: on at LOG_DEBUG (syslog level). */
+void tt_tls_set_log_level(int level);
 void tt_tls_global_deinit(void);
 
 #endif

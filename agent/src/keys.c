@@ -100,3 +100,16 @@ int32_t tt_keys_peer_keyring(void)
 {
 	return peer_keyring;
 }
+
+bool tt_keys_is_psk(int32_t serial)
+{
+	static const char want[] = "psk;";
+	char *raw = NULL;
+	bool ok;
+
+	if (serial <= 0 || keyctl_describe_alloc(serial, &raw) < 0)
+		return false;
+	ok = strncmp(raw, want, sizeof(want) - 1) == 0;
+	free(raw);
+	return ok;
+}

@@ -6,6 +6,7 @@
 #ifndef TT_KEYS_H
 #define TT_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,9 @@ struct tt_keyops {
 int32_t tt_keys_open_peer_keyring(void);
 /* Its serial, 0 when it was not created (then: the session keyring). */
 int32_t tt_keys_peer_keyring(void);
+
+/* Whether @serial is a key of type "psk" (that this process may view). */
+bool tt_keys_is_psk(int32_t serial);
 
 /* Operations backed by libkeyutils. */
 extern const struct tt_keyops tt_keyutils_ops;

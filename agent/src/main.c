@@ -20,6 +20,7 @@
 #include "keys.h"
 #include "log.h"
 #include "netlink.h"
+#include "sandbox.h"
 #include "tagpolicy.h"
 
 #ifndef TT_VERSION
@@ -237,6 +238,11 @@ static int run_daemon(const char *path, bool foreground, bool debug)
 		  "; session tags disabled by configuration ([global] session-tags = no): DONE carries none");
 	if (!caps.fam.mcgrp_tlshd || !caps.fam.has_accept || !caps.fam.has_done) {
 		tt_err("the handshake family lacks the tlshd group or the ACCEPT/DONE commands");
+		goto fail;
+	}
+	if (tt_sandbox_probe(line, sizeof(line)) < 0) {
+		tt_err("cannot sandbox handshake children (%s); the kernel needs CONFIG_SECCOMP_FILTER: not starting",
+		       line);
 		goto fail;
 	}
 	/*

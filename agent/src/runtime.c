@@ -73,7 +73,35 @@ static int load_pair(const struct tt_config *cfg, const char *section,
 	return 0;
 }
 
-int tt_runtime_trust_creds(const struct tt_config *cfg,
+/* [server] client-ca (and the CRL) into @cred. */
+static int load_client_ca(const struct tt_config *cfg,
+			  gnutls_certificate_credentials_t cred,
+			  unsigned int *count, struct tt_diag *diag)
+{
+	int ret;
+
+	ret = gnutls_certificate_set_x509_trust_file(cred, cfg->client_ca.path,
+						     GNUTLS_X509_FMT_PEM);
+	if (ret <= 0) {
+		tt_diag_add(diag, cfg->file, cfg->client_ca.line,
+			    "[server] client-ca %s: %s", cfg->client_ca.path,
+			    ret < 0 ? gnutls_strerror(ret) :
+			    "no certificate in file");
+		return -EINVAL;
+	}
+	*count = (unsigned int)ret;
+	if (cfg->crl_file.path &&
+	    gnutls_certificate_set_x509_crl_file(cred, cfg->crl_file.path,
+						 GNUTLS_X509_FMT_PEM) < 0) {
+		tt_diag_add(diag, cfg->file, cfg->crl_file.line,
+			    "[trust] crl-file %s: cannot load",
+			    cfg->crl_file.path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int tt_runtime_trust_creds(const struct tt_config *cfg, bool for_clients,
 			   gnutls_certificate_credentials_t *out,
 			   unsigned int *ca_count, char *err, size_t errlen)
 {
@@ -87,7 +115,9 @@ int tt_runtime_trust_creds(const struct tt_config *cfg,
 		snprintf(err, errlen, "%s", gnutls_strerror(ret));
 		return -ENOMEM;
 	}
-	if (load_trust(cfg, *out, &n, &diag)) {
+	if (for_clients && cfg->client_ca.path ?
+	    load_client_ca(cfg, *out, &n, &diag) :
+	    load_trust(cfg, *out, &n, &diag)) {
 		snprintf(err, errlen, "%s",
 			 diag.count ? diag.entries[0].msg : "trust store");
 		tt_diag_free(&diag);
@@ -242,23 +272,8 @@ int tt_runtime_load(const char *path, struct tt_runtime **out,
 			return -ENOMEM;
 		}
 		if (rt->cfg.client_ca.path) {
-			ret = gnutls_certificate_set_x509_trust_file(
-					rt->server_creds, rt->cfg.client_ca.path,
-					GNUTLS_X509_FMT_PEM);
-			if (ret <= 0) {
-				tt_diag_add(diag, rt->cfg.file,
-					    rt->cfg.client_ca.line,
-					    "[server] client-ca %s: %s",
-					    rt->cfg.client_ca.path,
-					    ret < 0 ? gnutls_strerror(ret) :
-					    "no certificate in file");
+			if (load_client_ca(&rt->cfg, rt->server_creds, &n, diag))
 				bad++;
-			}
-			if (!bad && rt->cfg.crl_file.path &&
-			    gnutls_certificate_set_x509_crl_file(rt->server_creds,
-					rt->cfg.crl_file.path,
-					GNUTLS_X509_FMT_PEM) < 0)
-				bad++;	/* already reported for the client side */
 		} else if (!bad && load_trust(&rt->cfg, rt->server_creds, &n,
 					      diag)) {
 			bad++;
@@ -270,6 +285,13 @@ int tt_runtime_load(const char *path, struct tt_runtime **out,
 
 	if (load_policy(rt, diag) < 0)
 		bad++;
+	else if (tt_runtime_tags_on_system_trust(&rt->cfg, rt->policy)) {
+		tt_diag_add(diag, rt->cfg.file, rt->cfg.server_cert.line,
+			    "client certificates would be verified against the system trust store (ca-file = system, no [server] client-ca), so any public CA's client certificate could earn the %zu tag(s) of %s: set [server] client-ca to the CAs that issue your clients' certificates, or say [server] tags-with-system-trust = yes",
+			    tp_policy_tag_count(rt->policy),
+			    rt->cfg.tags_dir.path);
+		bad++;
+	}
 	if (bad) {
 		tt_runtime_free(rt);
 		return -EINVAL;
@@ -298,4 +320,11 @@ bool tt_runtime_client_trust_is_system(const struct tt_config *cfg)
 	return cfg->server_cert.path && !cfg->client_ca.path &&
 	       cfg->trust_system &&
 	       cfg->client_cert_mode != TT_CLIENT_CERT_IGNORE;
+}
+
+bool tt_runtime_tags_on_system_trust(const struct tt_config *cfg,
+				     const struct tp_policy *policy)
+{
+	return tt_runtime_client_trust_is_system(cfg) && cfg->session_tags &&
+	       tp_policy_tag_count(policy) > 0 && !cfg->tags_system_trust;
 }

@@ -62,6 +62,8 @@ for t in $TESTS; do
 	case $t in
 	test_config|test_handshake|test_daemon) suite "$t" "$B/test/$t" "$certs" "$data" ;;
 	test_nlcodec) TT_SEED_DIR=$top/$B/fuzz/seeds suite "$t" "$B/test/$t" ;;
+	test_report) TT_SEED_DIR=$top/$B/fuzz/seeds suite "$t" "$B/test/$t" ;;
+	test_sandbox) suite "$t" "$B/test/$t" "$certs/server.key" ;;
 	*) suite "$t" "$B/test/$t" ;;
 	esac
 done
@@ -136,6 +138,7 @@ for fz in $FUZZERS; do
 	accept) seeds="$B/fuzz/seeds/accept" ;;
 	ctrl) seeds="$B/fuzz/seeds/ctrl $B/fuzz/seeds/done" ;;
 	config) seeds="tests/fuzz/seeds/config" ;;
+	report) seeds="$B/fuzz/seeds/report" ;;
 	*) seeds="" ;;
 	esac
 	nice -n 10 "$B/fuzz/$fz" -max_total_time="$FUZZ_SECONDS" \

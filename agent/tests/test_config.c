@@ -166,6 +166,10 @@ static const struct bad_case bad_cases[] = {
 	{ "# c\n[srv]\ncertificate = x\n", 2, "unknown section [srv]" },
 	{ "[global]\nlog-level = loud\n", 2, "log-level: \"loud\"" },
 	{ "[global]\nlog-target = file\n", 2, "log-target: \"file\"" },
+	{ "[server]\nclient-certificate-purpose = server-auth\n", 2,
+	  "client-certificate-purpose: \"server-auth\" is not one of client-auth, any" },
+	{ "[server]\ntags-with-system-trust = maybe\n", 2,
+	  "tags-with-system-trust" },
 	{ "[global]\n\nmax-in-flight = 0\n", 3, "max-in-flight: \"0\" is not an integer in 1..1024" },
 	{ "[global]\nmax-in-flight = many\n", 2, "max-in-flight: \"many\"" },
 	{ "[global]\nmax-in-flight = -3\n", 2, "max-in-flight: \"-3\"" },
@@ -336,6 +340,54 @@ TEST(peer_key_ttl_and_client_ca)
 	tt_diag_free(&diag);
 }
 
+/*
+ * Tags on client certificates verified against the system trust store
+ * are refused unless the administrator opts in; with client-ca, without
+ * tags or with session-tags = no they are fine.
+ */
+TEST(tags_need_explicit_system_trust)
+{
+	struct tt_diag diag = { 0 };
+	struct tt_runtime *rt = NULL;
+	static const char *const ok_extra[] = {
+		"[server]\ntags-with-system-trust = yes\n",
+		"[global]\nsession-tags = no\n",
+		"[server]\nclient-certificate = ignore\n",
+	};
+
+	write_file(conf_path, "[global]\ntags-dir = %s/tags.d\n[trust]\n"
+		   "ca-file = system\n[server]\ncertificate = %s/server.pem\n"
+		   "private-key = %s/server.key\n", data, certs, certs);
+	CHECK(tt_runtime_load(conf_path, &rt, &diag) == -EINVAL);
+	CHECK(rt == NULL);
+	CHECK(has_diag(&diag, 6, "tags-with-system-trust = yes"));
+	CHECK(has_diag(&diag, 6, "could earn the 3 tag(s)"));
+	dump_diag(&diag);
+	tt_diag_free(&diag);
+
+	for (size_t i = 0; i < sizeof(ok_extra) / sizeof(ok_extra[0]); i++) {
+		write_file(conf_path, "[global]\ntags-dir = %s/tags.d\n"
+			   "[trust]\nca-file = system\n[server]\n"
+			   "certificate = %s/server.pem\n"
+			   "private-key = %s/server.key\n%s", data, certs, certs,
+			   ok_extra[i]);
+		CHECK_MSG(tt_runtime_load(conf_path, &rt, &diag) == 0, "%s",
+			  ok_extra[i]);
+		dump_diag(&diag);
+		tt_diag_free(&diag);
+		tt_runtime_free(rt);
+		rt = NULL;
+	}
+	/* client-ca: the system store is not what vouches for clients */
+	write_file(conf_path, "[global]\ntags-dir = %s/tags.d\n[trust]\n"
+		   "ca-file = system\n[server]\ncertificate = %s/server.pem\n"
+		   "private-key = %s/server.key\nclient-ca = %s/ca.pem\n", data,
+		   certs, certs, certs);
+	CHECK(tt_runtime_load(conf_path, &rt, &diag) == 0);
+	tt_diag_free(&diag);
+	tt_runtime_free(rt);
+}
+
 TEST(bad_runtime)
 {
 	struct tt_diag diag = { 0 };
@@ -452,6 +504,7 @@ int main(int argc, char **argv)
 	RUN(all_errors_reported);
 	RUN(session_tags_key);
 	RUN(bad_runtime);
+	RUN(tags_need_explicit_system_trust);
 	RUN(peer_key_ttl_and_client_ca);
 	RUN(reload_keeps_old_on_error);
 	tt_tls_global_deinit();

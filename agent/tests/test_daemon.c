@@ -15,6 +15,7 @@
  *
  * Usage: test_daemon CERTDIR DATADIR
  */
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -34,6 +35,7 @@
 
 #include <keyutils.h>
 #include <libmnl/libmnl.h>
+#include <gnutls/gnutls.h>
 #include <linux/genetlink.h>
 
 #include "config.h"
@@ -41,6 +43,7 @@
 #include "handshake.h"
 #include "log.h"
 #include "nlcodec.h"
+#include "report.h"
 #include "tt_test.h"
 
 #define FAM 0x20
@@ -222,6 +225,103 @@ static int fk_done(void *ctx, const struct tt_caps *caps,
 	return ret == 1 ? 0 : ret < 0 ? ret : -EBADMSG;
 }
 
+
+/*
+ * A compromised handshake child, played by the hook the daemon calls once
+ * the child is sandboxed; the fake kernel's peername says what it tries.
+ */
+static unsigned char alice_der[8192];
+static size_t alice_der_len;
+
+static void hostile_result(int rep, uint32_t status, int32_t ra,
+			   const char *const *tags, unsigned int n, bool der)
+{
+	static unsigned char buf[TT_REPORT_BUFSIZE];
+	struct tt_report_result r = { .status = status, .peer = "",
+				      .reason = "hostile" };
+	size_t len;
+
+	r.has_remote_auth = ra > 0;
+	r.remote_auth = ra > 0 ? (uint32_t)ra : 0;
+	if (der) {
+		r.peer_der = alice_der;
+		r.peer_der_len = alice_der_len;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		r.tags[i] = tags[i];
+	r.ntags = n;
+	len = tt_report_encode(buf, sizeof(buf), &r);
+	if (!len || send(rep, buf, len, MSG_NOSIGNAL) != (ssize_t)len)
+		_exit(91);
+}
+
+static void fk_child_sandboxed(void *ctx, int rep, const struct tt_accept *acc)
+{
+	const char *m = acc->peername;
+
+	if (!acc->has_peername || strncmp(m, "hostile:", 8) != 0)
+		return;
+	m += 8;
+	if (strcmp(m, "execve") == 0) {
+		char *argv[] = { "/bin/true", NULL };
+
+		execve(argv[0], argv, environ);
+		_exit(90);
+	} else if (strcmp(m, "done") == 0) {
+		/* DONE itself, with tags, through the fake kernel */
+		const char *tags[] = { "alice" };
+		struct tt_done d = { .sockfd = acc->sockfd, .tags = tags,
+				     .ntags = 1, .tags_supported = true,
+				     .max_tags = 64 };
+		int ret = fk_done(ctx, NULL, &d, NULL, NULL, 0);
+		int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+				NETLINK_GENERIC);
+		int nlfds = 0;
+
+		for (int fd = 0; fd < 1024; fd++) {
+			int dom;
+			socklen_t l = sizeof(dom);
+
+			if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) == 0 &&
+			    dom == AF_NETLINK)
+				nlfds++;
+		}
+		/* 200: every door was shut */
+		hostile_result(rep, 200 + (ret != -EACCES) + 2 * (nl >= 0) +
+				    4 * (nlfds > 0), 0, NULL, 0, false);
+	} else if (strcmp(m, "second-fd") == 0) {
+		struct tt_report_hdr h = { .kind = TT_REP_ACCEPTED,
+					   .timeout_ms = 1000, .acc = *acc };
+
+		send_with_fd(rep, &h, sizeof(h), acc->sockfd);
+	} else if (strcmp(m, "garbage") == 0) {
+		if (send(rep, "garbage", 7, MSG_NOSIGNAL) != 7)
+			_exit(91);
+	} else if (strcmp(m, "forge-tag") == 0 || strcmp(m, "valid") == 0) {
+		/* alice's (public) certificate, so only the tags are wrong */
+		static const char *const forged[] = { "alice", "zz-not-in-policy" };
+		static const char *const valid[] = { "alice" };
+		bool ok = strcmp(m, "valid") == 0;
+
+		hostile_result(rep, 0, 0, ok ? valid : forged, ok ? 1 : 2, true);
+	} else if (strcmp(m, "own-key") == 0) {
+		/* a key of its own making: the sandbox does not let it */
+		int32_t k = add_key("asymmetric", TT_PEER_KEY_PREFIX "hostile",
+				    alice_der, alice_der_len,
+				    KEY_SPEC_SESSION_KEYRING);
+
+		hostile_result(rep, 0, k, NULL, 0, false);
+	} else if (strcmp(m, "remote-auth") == 0) {
+		/* a serial on a certificate session: only the parent names */
+		hostile_result(rep, 0, 12345, NULL, 0, true);
+	} else if (strcmp(m, "flood") == 0) {
+		for (int i = 0; i < 100; i++)
+			hostile_result(rep, 0, 0, NULL, 0, false);	} else {
+		_exit(92);
+	}
+	_exit(0);
+}
+
 /* ================= the kernel side ================= */
 
 enum { PEER_TLS, PEER_SILENT };
@@ -238,6 +338,8 @@ struct req {
 	pthread_t	peer;
 	int		state;		/* 0 queued, 1 accepted, 2 done */
 	pid_t		pid;		/* who accepted */
+	pid_t		done_pid;	/* who sent DONE */
+	const char	*hostile;	/* peername: what the child's hook does */
 	uint32_t	status;
 	int		ntags;
 	char		tags[8][64];
@@ -258,6 +360,7 @@ struct kern {
 	int		accept_fail;	/* answer ACCEPT with -ENOMEM N times */
 	int		accept_crash;	/* make N probes crash */
 	int		violations;	/* DONEs a real kernel would mind */
+	const char	*next_hostile;	/* for the next submit() */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -352,12 +455,26 @@ static struct req *submit(struct kern *k, int peer_kind, uint32_t timeout_ms,
 	r->peer_kind = peer_kind;
 	pthread_create(&r->peer, NULL, peer_main, r);
 	pthread_mutex_lock(&lock);
+	r->hostile = k->next_hostile;
+	k->next_hostile = NULL;
 	r->id = k->nreq;
 	k->reqs[k->nreq++] = r;
 	for (int i = 0; i < k->nev; i++)
 		if (send(k->evfd[i], "R", 1, MSG_NOSIGNAL) != 1)
 			fprintf(stderr, "READY lost\n");
 	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+/* A request whose child plays compromised (see fk_child_sandboxed). */
+static struct req *submit_hostile(struct kern *k, const char *what)
+{
+	struct req *r;
+
+	pthread_mutex_lock(&lock);
+	kA.next_hostile = what;
+	pthread_mutex_unlock(&lock);
+	r = submit(k, PEER_SILENT, 8000, 0);
 	return r;
 }
 
@@ -440,6 +557,8 @@ static void k_accept(struct kern *k, int s, uint32_t seq)
 	mnl_attr_put_u32(nlh, TT_HS_A_ACCEPT_AUTH_MODE, TT_HS_AUTH_X509);
 	if (r->max_tags)
 		mnl_attr_put_u32(nlh, TT_HS_A_ACCEPT_MAX_TAGS, r->max_tags);
+	if (r->hostile)
+		mnl_attr_put_strz(nlh, TT_HS_A_ACCEPT_PEERNAME, r->hostile);
 	if (send_with_fd(s, buf, nlh->nlmsg_len, r->dfd) < 0)
 		return;
 	send_ack(s, seq, 0);
@@ -470,6 +589,13 @@ static void k_done(struct kern *k, int s, const unsigned char *buf, size_t n,
 	for (int i = 0; i < k->nreq && !r; i++)
 		if (k->reqs[i]->ino == st.st_ino && k->reqs[i]->state == 1)
 			r = k->reqs[i];
+	if (r) {
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+
+		if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+			r->done_pid = cred.pid;
+	}
 	if (!r) {
 		/* Not accepted, or completed already: the gate says -EBUSY. */
 		k->dup_done++;
@@ -614,6 +740,7 @@ static pid_t start_daemon(struct kern *k, const char *conf, bool tags)
 			.read_ready = fk_read_ready, .close = fk_close,
 			.child_reset = fk_close, .accept = fk_accept,
 			.done = fk_done, .require_ktls = false, .ctx = &ctx,
+			.child_sandboxed = fk_child_sandboxed,
 		};
 		struct tt_caps caps = { .fam = { .id = FAM, .version = 1,
 						 .mcgrp_tlshd = 1,
@@ -724,6 +851,7 @@ TEST(requests_with_tags_and_limit)
 			  "request %d: %d tags", i, r[i]->ntags);
 		CHECK(r[i]->peer_res.status == 0);
 		CHECK(r[i]->pid > 0 && r[i]->pid != pidA);	/* a child */
+		CHECK(r[i]->done_pid == pidA);	/* DONE: the parent */
 	}
 	/* All six ran, never more than max-in-flight (2) at once. */
 	CHECK_MSG(kA.max_inflight >= 1 && kA.max_inflight <= 2,
@@ -973,6 +1101,70 @@ TEST(debug_override_survives_reload)
 	tt_config_free(&cfg);
 }
 
+static int count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((e = readdir(dir)))
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+/*
+ * Compromised children: each can fail its own request and nothing else;
+ * every DONE comes from the parent.
+ */
+TEST(compromised_child_contained)
+{
+	static const struct {
+		const char	*what;
+		uint32_t	status;
+		int		ntags;
+	} cases[] = {
+		{ "hostile:execve", EIO, 0 },	/* seccomp kills it */
+		{ "hostile:done", 200, 0 },	/* no way to the kernel */
+		{ "hostile:second-fd", EIO, 0 },	/* sendmsg: killed */
+		{ "hostile:garbage", EIO, 0 },
+		{ "hostile:forge-tag", EIO, 0 },
+		{ "hostile:own-key", EIO, 0 },	/* add_key: killed */
+		{ "hostile:remote-auth", EIO, 0 },
+		{ "hostile:flood", 0, 0 },	/* one answer, then cut off */
+		{ "hostile:valid", 0, 1 },	/* the checks pass good reports */
+	};
+	int fds0 = count_fds(pidA);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct req *r = submit_hostile(&kA, cases[i].what);
+
+		CHECK_MSG(wait_for(req_done, r, 10000), "%s", cases[i].what);
+		CHECK_MSG(r->status == cases[i].status && r->ntags == cases[i].ntags,
+			  "%s: status %u, %d tags", cases[i].what, r->status,
+			  r->ntags);
+		CHECK_MSG(r->done_pid == pidA, "%s: DONE from %d, not the parent %d",
+			  cases[i].what, (int)r->done_pid, (int)pidA);
+		shutdown(r->pfd, SHUT_RDWR);
+		finish(r);
+	}
+	/* The daemon goes on serving, and holds no descriptor more. */
+	struct req *r = submit(&kA, PEER_TLS, 8000, 0);
+
+	CHECK(wait_for(req_done, r, 10000));
+	CHECK(r->status == 0 && has_tags(r, 2, "alice", "example-members"));
+	CHECK(r->done_pid == pidA);
+	finish(r);
+	usleep(200000);
+	CHECK_MSG(count_fds(pidA) == fds0, "daemon descriptors %d, were %d",
+		  count_fds(pidA), fds0);
+}
+
 static int stop_daemon(pid_t pid)
 {
 	int st = -1;
@@ -1009,6 +1201,20 @@ int main(int argc, char **argv)
 	snprintf(confB, sizeof(confB), "%s/b.conf", tmpdir);
 	write_config(confA, tagsA, 2);
 	write_config(confB, tagsA, 4);
+	{
+		gnutls_datum_t pem = { 0 }, der = { 0 };
+		char path[700];
+
+		snprintf(path, sizeof(path), "%s/alice.pem", certs);
+		if (gnutls_load_file(path, &pem) < 0 ||
+		    gnutls_pem_base64_decode2("CERTIFICATE", &pem, &der) < 0 ||
+		    der.size > sizeof(alice_der))
+			return 2;
+		memcpy(alice_der, der.data, der.size);
+		alice_der_len = der.size;
+		gnutls_free(pem.data);
+		gnutls_free(der.data);
+	}
 	listen_kernel(&kA);
 	listen_kernel(&kB);
 	/* Fork the daemons before any thread exists. */
@@ -1046,6 +1252,7 @@ int main(int argc, char **argv)
 	RUN(unusable_accept_reply_answered);
 	RUN(event_socket_reopened);
 	RUN(debug_override_survives_reload);
+	RUN(compromised_child_contained);
 
 	st = stop_daemon(pidA);
 	CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,

@@ -157,6 +157,25 @@ static struct tt_keyops memops = {
 	.ctx = &ring,
 };
 
+/* Adds the test PKI's file @name as key @serial of the memory keyring. */
+static void ring_add_file(int32_t serial, const char *desc, const char *name)
+{
+	char path[600], *buf = malloc(16384);
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", certs, name);
+	f = fopen(path, "r");
+	if (!f || !buf) {
+		perror(path);
+		exit(2);
+	}
+	n = fread(buf, 1, 16384, f);
+	fclose(f);
+	mem_add(&ring, serial, desc, buf, n);
+	free(buf);
+}
+
 /* ---- runtimes ---- */
 
 static struct tt_runtime *make_rt_ca(const char *name, const char *client_cert,
@@ -197,13 +216,16 @@ static struct tt_runtime *make_rt(const char *name, const char *client_cert,
 
 /* ---- running both sides ---- */
 
+/* The loopback address the pairs connect over (all of 127/8 is loopback). */
+static uint32_t pair_addr = INADDR_LOOPBACK;
+
 static void tcp_pair(int *a, int *b)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t slen = sizeof(sin);
 	int l = socket(AF_INET, SOCK_STREAM, 0);
 
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_addr.s_addr = htonl(pair_addr);
 	if (l < 0 || bind(l, (void *)&sin, sizeof(sin)) < 0 ||
 	    listen(l, 1) < 0 || getsockname(l, (void *)&sin, &slen) < 0) {
 		perror("listen");
@@ -295,6 +317,7 @@ static bool ktls_ok_or_skipped(const struct side *s)
 	return s->res.ktls || strstr(s->res.reason, "kTLS unavailable: ");
 }
 
+static struct tt_runtime *rt_hostcert, *rt_anypurpose;
 static struct tt_runtime *rt_alice, *rt_mallory, *rt_bob, *rt_none,
 			 *rt_require, *rt_rogue, *rt_clientca;
 
@@ -397,13 +420,35 @@ TEST(x509_hostname_checks)
 	CHECK(cli.res.status == 0 && srv.res.status == 0);
 	done(&srv, &cli);
 
-	/* No peername at all: chain checked, no name check, no crash. */
+	/*
+	 * No peername at all (a mount by address): the server certificate is
+	 * checked against the address connected to. Its IP SAN is 127.0.0.1.
+	 */
 	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509, rt_alice);
 	side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_X509, rt_alice);
 	cli.p.peername = NULL;
 	run_pair(&srv, &cli);
 	CHECK(cli.res.status == 0 && srv.res.status == 0);
 	done(&srv, &cli);
+
+	/* ...so over 127.0.0.2 the same trusted certificate is refused. */
+	pair_addr = INADDR_LOOPBACK + 1;
+	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509, rt_alice);
+	side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_X509, rt_alice);
+	cli.p.peername = NULL;
+	run_pair(&srv, &cli);
+	show("client", &cli);
+	CHECK(cli.res.status == EACCES);
+	CHECK(cli.res.tags.count == 0 && cli.res.nremote_auth == 0);
+	/* and with the name the certificate has, it passes over 127.0.0.2 */
+	done(&srv, &cli);
+	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509, rt_alice);
+	side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_X509, rt_alice);
+	cli.p.peername = "server.test";
+	run_pair(&srv, &cli);
+	CHECK(cli.res.status == 0 && srv.res.status == 0);
+	done(&srv, &cli);
+	pair_addr = INADDR_LOOPBACK;
 }
 
 TEST(x509_client_certificate_modes)
@@ -591,7 +636,11 @@ TEST(peer_keys_bounded)
 	mem_free(&ring);
 }
 
-/* The peer key cannot be made (quota): tags still, unless "require". */
+/*
+ * The peer key cannot be made (quota): the handshake stands, unless
+ * "require", but without an identity there are no tags either (NFSD's
+ * mTLS check and the tags must agree).
+ */
 TEST(peer_key_failure)
 {
 	struct side srv, cli;
@@ -604,7 +653,7 @@ TEST(peer_key_failure)
 	run_pair(&srv, &cli);
 	show("server", &srv);
 	CHECK(srv.res.status == 0 && srv.res.nremote_auth == 0);
-	CHECK(tags_are(&srv.res.tags, 2, "alice", "example-members"));
+	CHECK(srv.res.peer_verified && srv.res.tags.count == 0);
 	done(&srv, &cli);
 
 	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509,
@@ -645,6 +694,69 @@ TEST(server_client_ca)
 	run_pair(&srv, &cli);
 	show("server", &srv);
 	CHECK(srv.res.status == 0 && srv.res.peer_verified);
+	done(&srv, &cli);
+
+	/*
+	 * The same with the server's certificate from the kernel keyring
+	 * (tt_hs_prepare, as the daemon runs it before the sandbox): the
+	 * client CA still decides, not the general trust store.
+	 */
+	ring_add_file(610, "server-cert", "server.pem");
+	ring_add_file(611, "server-key", "server.key");
+	for (int i = 0; i < 2; i++) {
+		char why[256] = "";
+
+		side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509,
+			  rt_clientca);
+		srv.p.has_cert = true;
+		srv.p.cert_serial = 610;
+		srv.p.privkey_serial = 611;
+		CHECK_MSG(tt_hs_prepare(&srv.p, &srv.env, why, sizeof(why)) == 0,
+			  "%s", why);
+		CHECK(srv.env.keyring_trust != NULL);
+		side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_X509,
+			  i ? rt_mallory : rt_alice);
+		cli.p.peername = "server.test";
+		run_pair(&srv, &cli);
+		show("server", &srv);
+		if (i == 0)
+			CHECK(srv.res.status == EACCES && srv.res.tags.count == 0);
+		else
+			CHECK(srv.res.status == 0 && srv.res.peer_verified);
+		CHECK(srv.env.keyring_trust == NULL);	/* taken and freed */
+		done(&srv, &cli);
+	}
+}
+
+/*
+ * A client presenting a host certificate whose extended key usage says
+ * serverAuth only: refused by default, accepted (and identified) with
+ * client-certificate-purpose = any.
+ */
+TEST(client_certificate_purpose)
+{
+	struct side srv, cli;
+
+	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509, rt_none);
+	side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_X509,
+		  rt_hostcert);
+	cli.p.peername = "server.test";
+	run_pair(&srv, &cli);
+	show("server", &srv);
+	CHECK(srv.res.status == EACCES && !srv.res.peer_verified);
+	CHECK(strstr(srv.res.reason, "rejected") != NULL);
+	done(&srv, &cli);
+
+	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509,
+		  rt_anypurpose);
+	side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_X509,
+		  rt_hostcert);
+	cli.p.peername = "server.test";
+	run_pair(&srv, &cli);
+	show("server", &srv);
+	CHECK(srv.res.status == 0 && srv.res.peer_verified);
+	CHECK_STR(srv.res.peer, "CN=server.test,O=Example");
+	CHECK(srv.res.nremote_auth == 1);
 	done(&srv, &cli);
 }
 
@@ -949,6 +1061,10 @@ int main(int argc, char **argv)
 	rt_none = make_rt("none", NULL, "request");
 	rt_require = make_rt("require", NULL, "require");
 	rt_rogue = make_rt_ca("rogue", "mallory", "request", "rogue-ca", "");
+	/* a host certificate (serverAuth only) presented as a client's */
+	rt_hostcert = make_rt("hostcert", "server", "request");
+	rt_anypurpose = make_rt_ca("anypurpose", NULL, "request", "ca",
+				   "client-certificate-purpose = any\n");
 	{
 		char extra[600];
 
@@ -969,6 +1085,7 @@ int main(int argc, char **argv)
 	RUN(peer_keys_bounded);
 	RUN(peer_key_failure);
 	RUN(server_client_ca);
+	RUN(client_certificate_purpose);
 	RUN(timeout_and_garbage);
 	RUN(ktls_required_fails_cleanly);
 	RUN(live_keyring);
@@ -980,6 +1097,8 @@ int main(int argc, char **argv)
 	tt_runtime_free(rt_none);
 	tt_runtime_free(rt_require);
 	tt_runtime_free(rt_rogue);
+	tt_runtime_free(rt_hostcert);
+	tt_runtime_free(rt_anypurpose);
 	tt_runtime_free(rt_clientca);
 	tt_tls_global_deinit();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

@@ -231,6 +231,28 @@ agent_finish() {
 	cp "$d/log" "$out/tlstagd.log" 2>/dev/null
 }
 
+# agent_children: the pids of tlstagd's ($apid) children, one per line.
+agent_children() {
+	awk -v p="$apid" '{ f = FILENAME; sub(/^.*\) /, ""); split($0, a, " ")
+		if (a[2] == p) { sub(/^\/proc\//, "", f); sub(/\/stat$/, "", f); print f } }' \
+		/proc/[0-9]*/stat 2>/dev/null
+}
+# proc_status PID FIELD: the value of FIELD in /proc/PID/status.
+proc_status() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# netlink_fds PID: how many of PID's descriptors are netlink sockets.
+netlink_fds() {
+	local inodes n=0 l
+	inodes=" $(awk 'NR > 1 { printf "%s ", $NF }' /proc/net/netlink) "
+	for l in /proc/"$1"/fd/*; do
+		l=$(readlink "$l" 2>/dev/null) || continue
+		case "$l" in
+		socket:\[*\]) l=${l#socket:[}; l=${l%]}
+			[[ "$inodes" == *" $l "* ]] && n=$((n + 1)) ;;
+		esac
+	done
+	echo "$n"
+}
+
 # tagtest_load KO: insmod KO on $port (exit 1 if it fails), check its debugfs.
 tagtest_load() {
 	if insmod "$1" port=$port timeout_ms=20000; then

@@ -146,6 +146,46 @@ echo "allow_tags = $allowed_tag"
 } | column -t -s '|' 2>/dev/null || printf '%s\n' "${rows[@]}"
 echo
 
+# 6b. A live handshake child as an administrator sees it: a client that
+#     connects and stays silent keeps one child waiting for its hello,
+#     after ACCEPT, so it is sandboxed: no capability, no_new_privs, a
+#     seccomp filter, and none of the parent's netlink sockets.
+echo x >$dbg/reset
+exec 5<>/dev/tcp/127.0.0.1/$port
+child=
+for _ in $(seq 1 100); do
+	child=$(agent_children | head -n 1)
+	[ -n "$child" ] && [ "$(proc_status "$child" Seccomp)" = 2 ] && break
+	sleep 0.1
+done
+if [ -z "$child" ]; then
+	fail "no handshake child for a silent client"
+else
+	bad=
+	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
+		v=$(proc_status "$child" $f)
+		[ "$v" = 0000000000000000 ] || bad+=" $f=$v"
+	done
+	[ "$(proc_status "$child" NoNewPrivs)" = 1 ] || bad+=" NoNewPrivs=$(proc_status "$child" NoNewPrivs)"
+	[ "$(proc_status "$child" Seccomp)" = 2 ] || bad+=" Seccomp=$(proc_status "$child" Seccomp)"
+	[ -z "$bad" ] && ok "handshake child $child: no capabilities, no_new_privs, seccomp filter" ||
+		fail "handshake child $child:$bad"
+	pn=$(netlink_fds "$apid") cn=$(netlink_fds "$child")
+	[ "$pn" -ge 1 ] && [ "$cn" = 0 ] &&
+		ok "netlink sockets: tlstagd $pn, its handshake child none" ||
+		fail "netlink sockets: tlstagd $pn, handshake child $cn (expected >= 1 and 0)"
+fi
+exec 5<&-
+wait_sessions 1
+# (ids go on counting across a reset: take the one session recorded)
+l=$(tail -n 1 $dbg/sessions)
+st=$(sed -n 's/.* status=\([-0-9]*\) .*/\1/p' <<<"$l")
+tags=$(sed -n 's/.* tags=\(.*\)$/\1/p' <<<"$l")
+[ -n "$l" ] && [ "$st" != 0 ] && [ "$tags" = - ] &&
+	ok "the silent client's handshake failed without tags (status $st)" ||
+	fail "silent client's session: '${l:-none}'"
+kill -0 "$apid" 2>/dev/null && ok "tlstagd still serving" || fail "tlstagd died"
+
 # 7. Unload with work in flight: one echo session open (its worker blocked
 #    in recvmsg) and one handshake pending (tlstagd stopped with SIGSTOP,
 #    so the request stays queued); rmmod must cancel and close both.

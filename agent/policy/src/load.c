@@ -1143,6 +1143,19 @@ size_t tp_policy_tag_count(const struct tp_policy *policy)
 	return policy ? policy->ntags : 0;
 }
 
+static int tag_name_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct tp_tag *)elem)->name);
+}
+
+bool tp_policy_has_tag(const struct tp_policy *policy, const char *name)
+{
+	if (!policy || !name || !policy->ntags)
+		return false;
+	return bsearch(name, policy->tags, policy->ntags,
+		       sizeof(policy->tags[0]), tag_name_cmp) != NULL;
+}
+
 size_t tp_policy_filter_count(const struct tp_policy *policy)
 {
 	return policy ? policy->nfilters : 0;
