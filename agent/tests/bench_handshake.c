@@ -5,7 +5,10 @@
  * tag evaluation against a 100-filter policy. Modes alternate in blocks so
  * drift hits both alike. Also times tp_evaluate_der alone, and
  * tp_evaluate_crt alone (the evaluation of an already parsed certificate,
- * which is what a handshake runs).
+ * which is what a handshake runs). Then the cost of privilege separation:
+ * the server side in a child process per handshake, as the daemon runs
+ * it, with and without entering the sandbox first (sandbox.h), also in
+ * alternating blocks.
  *
  * Usage: bench_handshake CERTDIR [COUNT]
  */
@@ -16,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +30,7 @@
 #include "config.h"
 #include "handshake.h"
 #include "log.h"
+#include "sandbox.h"
 
 static int32_t serial = 1000;
 
@@ -118,6 +123,66 @@ static int one(const struct tt_runtime *rt, bool tags, size_t *ntags)
 	tt_hs_result_free(&srv.res);
 	tt_hs_result_free(&cli.res);
 	return bad ? -1 : 0;
+}
+
+/*
+ * One handshake whose server side runs in a child process, as in the
+ * daemon; @sandbox: the child enters the sandbox first (and leaves the
+ * peer key to its parent, as there).
+ */
+static int one_child(const struct tt_runtime *rt, bool sandbox)
+{
+	struct side srv = { 0 }, cli = { 0 };
+	int sv[2], st;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	srv.p.fd = sv[0];
+	srv.p.msg_type = TT_HS_MSG_TYPE_SERVERHELLO;
+	srv.p.auth_mode = TT_HS_AUTH_X509;
+	srv.p.timeout_ms = 10000;
+	srv.env.rt = rt;
+	srv.env.keys = &bench_keys;
+	srv.env.evaluate_tags = true;
+	srv.env.defer_peer_key = sandbox;
+	cli.p = srv.p;
+	cli.p.fd = sv[1];
+	cli.p.msg_type = TT_HS_MSG_TYPE_CLIENTHELLO;
+	cli.p.peername = "server.test";
+	cli.env = srv.env;
+	cli.env.evaluate_tags = false;
+	cli.env.defer_peer_key = false;
+	pid = fork();
+	if (pid == 0) {
+		char why[160];
+
+		close(sv[1]);
+		if (sandbox && tt_sandbox_enter(sv[0], why, sizeof(why)) < 0) {
+			fprintf(stderr, "sandbox: %s\n", why);
+			_exit(2);
+		}
+		tt_handshake_run(&srv.p, &srv.env, &srv.res);
+		shutdown(sv[0], SHUT_RDWR);
+		_exit(srv.res.status ? 1 : 0);
+	}
+	close(sv[0]);
+	if (pid < 0) {
+		close(sv[1]);
+		return -1;
+	}
+	tt_handshake_run(&cli.p, &cli.env, &cli.res);
+	shutdown(sv[1], SHUT_RDWR);
+	close(sv[1]);
+	waitpid(pid, &st, 0);
+	if (cli.res.status || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "handshake failed: %s (child status 0x%x)\n",
+			cli.res.reason, st);
+		tt_hs_result_free(&cli.res);
+		return -1;
+	}
+	tt_hs_result_free(&cli.res);
+	return 0;
 }
 
 /* 100 filters over every kind of field; 20 tags of 5 filters each. */
@@ -270,6 +335,36 @@ int main(int argc, char **argv)
 	       count / t_tags, ntags);
 	printf("tag evaluation overhead:        %.2f%%\n",
 	       100.0 * (t_tags - t_plain) / t_plain);
+
+	/* Privilege separation: a child per handshake, sandboxed or not. */
+	{
+		double t_fork = 0, t_sand = 0;
+
+		for (int i = 0; i < 10; i++)	/* warm up */
+			if (one_child(rt, i & 1) < 0)
+				return 1;
+		for (int done = 0; done < count; done += block) {
+			int n = count - done < block ? count - done : block;
+			double t0;
+
+			t0 = now();
+			for (int i = 0; i < n; i++)
+				if (one_child(rt, false) < 0)
+					return 1;
+			t_fork += now() - t0;
+			t0 = now();
+			for (int i = 0; i < n; i++)
+				if (one_child(rt, true) < 0)
+					return 1;
+			t_sand += now() - t0;
+		}
+		printf("handshakes/s, child per handshake:            %.1f\n",
+		       count / t_fork);
+		printf("handshakes/s, child per handshake, sandboxed: %.1f\n",
+		       count / t_sand);
+		printf("privilege separation ratio (sandboxed / not): %.3f  (target >= 0.90)\n",
+		       t_fork / t_sand);
+	}
 
 	tt_runtime_free(rt);
 	tt_diag_free(&diag);
