@@ -11,6 +11,7 @@
  * ran past the kernel's timeout.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include <keyutils.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -354,8 +356,7 @@ static uint32_t child_accept(struct daemon *d, int rep, struct tt_accept *acc)
  * sockets and every privilege first. A child that cannot is not allowed to
  * go on; the parent answers its request.
  */
-static void child_sandbox(struct daemon *d, int rep,
-			  const struct tt_accept *acc)
+static void child_sandbox(struct daemon *d, int rep, struct tt_accept *acc)
 {
 	char why[160];
 
@@ -371,7 +372,17 @@ static void child_sandbox(struct daemon *d, int rep,
 		       strerror(errno));
 		_exit(5);
 	}
-	if (tt_sandbox_enter(acc->sockfd, why, sizeof(why)) < 0) {
+	/* The one descriptor the filter lets sendmsg() use */
+	if (acc->sockfd != TT_SANDBOX_PEER_FD) {
+		if (dup3(acc->sockfd, TT_SANDBOX_PEER_FD, O_CLOEXEC) < 0) {
+			tt_err("cannot move the socket to fd %d: %s",
+			       TT_SANDBOX_PEER_FD, strerror(errno));
+			_exit(5);
+		}
+		close(acc->sockfd);
+		acc->sockfd = TT_SANDBOX_PEER_FD;
+	}
+	if (tt_sandbox_enter(why, sizeof(why)) < 0) {
 		tt_err("cannot sandbox the handshake child: %s", why);
 		fflush(stderr);
 		_exit(5);
@@ -409,6 +420,7 @@ child_main(struct daemon *d, int rep)
 		_exit(0);
 	}
 	child_sandbox(d, rep, &acc);
+	p.fd = acc.sockfd;
 	/* Backstop: the handshake itself gives up at @timeout. */
 	alarm(timeout / 1000 + 2);
 
@@ -999,8 +1011,10 @@ int tt_daemon_run(const char *config_path, struct tt_runtime **rt,
 	struct daemon d = { .config_path = config_path, .rt = rt, .caps = caps,
 			    .foreground = foreground, .ops = ops, .evfd = -1,
 			    .sigfd = -1 };
+	static const int keep_caps[] = { CAP_NET_ADMIN, CAP_SETPCAP };
 	struct pollfd *pfds = NULL;
 	sigset_t mask;
+	char line[200];
 	int ret, status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -1016,6 +1030,17 @@ int tt_daemon_run(const char *config_path, struct tt_runtime **rt,
 		return 1;
 	}
 
+	/*
+	 * The children's seccomp filter, built once here, and a bounding set
+	 * narrowed to what this process needs: each child then only loads
+	 * the one and drops the rest of the other.
+	 */
+	if (tt_sandbox_narrow_parent(keep_caps, 2, line, sizeof(line)) < 0 ||
+	    tt_sandbox_init(line, sizeof(line)) < 0) {
+		tt_err("cannot build the handshake children's sandbox: %s",
+		       line);
+		goto out;
+	}
 	d.evfd = ops->open_events(ops->ctx, caps);
 	if (d.evfd < 0) {
 		tt_err("cannot listen for handshake requests: %s",

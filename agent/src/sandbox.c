@@ -7,7 +7,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,43 +61,93 @@ static int fail(char *why, size_t whylen, int err, const char *fmt, ...)
 	return -err;
 }
 
+/* Raw capget/capset: libcap's cap_set_proc() costs tens of microseconds. */
+static int caps_get(struct __user_cap_data_struct d[2])
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3 };
+
+	return (int)syscall(SYS_capget, &h, d);
+}
+
+static int caps_clear(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+static bool has_setpcap(void)
+{
+	struct __user_cap_data_struct d[2];
+
+	return caps_get(d) == 0 &&
+	       (d[CAP_TO_INDEX(CAP_SETPCAP)].effective & CAP_TO_MASK(CAP_SETPCAP));
+}
+
+/*
+ * The bounding set still to empty in a child: all of it, unless the
+ * parent narrowed its own (tt_sandbox_narrow_parent()) and recorded what
+ * it kept.
+ */
+static uint64_t bound_left = ~0ULL;
+
+int tt_sandbox_narrow_parent(const int *keep, size_t nkeep, char *why,
+			     size_t whylen)
+{
+	int last = (int)cap_max_bits() - 1;
+	uint64_t kept = 0;
+
+	why[0] = '\0';
+	if (!has_setpcap())
+		return 0;	/* nothing to narrow with; children do it all */
+	for (int c = 0; c <= last && c < 64; c++) {
+		bool k = false;
+
+		for (size_t i = 0; i < nkeep; i++)
+			k |= keep[i] == c;
+		if (k)
+			kept |= 1ULL << c;
+		else if (cap_drop_bound((cap_value_t)c) < 0 && errno != EINVAL)
+			return fail(why, whylen, errno, "bounding set (cap %d)", c);
+	}
+	bound_left = kept;
+	return 0;
+}
+
 static int drop_capabilities(char *why, size_t whylen)
 {
 	int last = (int)cap_max_bits() - 1;
-	cap_t none;
 
-	cap_t cur = cap_get_proc();
-	cap_flag_value_t setpcap = CAP_CLEAR;
-	int ret;
-
-	if (!cur)
-		return fail(why, whylen, errno, "cap_get_proc");
-	cap_get_flag(cur, CAP_SETPCAP, CAP_EFFECTIVE, &setpcap);
-	cap_free(cur);
 	/*
 	 * Without CAP_SETPCAP (a non-root daemon with ambient CAP_NET_ADMIN)
 	 * the bounding set cannot shrink; no_new_privs and the filter's ban
 	 * on execve make it moot then.
 	 */
-	for (int c = 0; setpcap == CAP_SET && c <= last; c++)
-		if (cap_drop_bound((cap_value_t)c) < 0 && errno != EINVAL)
-			return fail(why, whylen, errno, "bounding set (cap %d)", c);
-	if (cap_reset_ambient() < 0 && errno != EINVAL)
+	if (has_setpcap()) {
+		for (int c = 0; c <= last; c++) {
+			if (c < 64 && !(bound_left & (1ULL << c)))
+				continue;
+			if (cap_drop_bound((cap_value_t)c) < 0 && errno != EINVAL)
+				return fail(why, whylen, errno,
+					    "bounding set (cap %d)", c);
+		}
+		/* uid 0 must not get capabilities back on setuid or execve */
+		if (prctl(PR_SET_SECUREBITS,
+			  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
+			  SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
+			  SECBIT_KEEP_CAPS_LOCKED |
+			  SECBIT_NO_CAP_AMBIENT_RAISE |
+			  SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED) < 0)
+			return fail(why, whylen, errno, "securebits");
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    errno != EINVAL)
 		return fail(why, whylen, errno, "ambient set");
-	/* uid 0 must not get capabilities back on setuid or execve */
-	if (prctl(PR_SET_SECUREBITS,
-		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
-		  SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
-		  SECBIT_KEEP_CAPS_LOCKED |
-		  SECBIT_NO_CAP_AMBIENT_RAISE |
-		  SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED) < 0 && errno != EPERM)
-		return fail(why, whylen, errno, "securebits");
-	none = cap_init();
-	if (!none)
-		return fail(why, whylen, errno, "cap_init");
-	ret = cap_set_proc(none);
-	cap_free(none);
-	if (ret < 0)
+	if (caps_clear() < 0)
 		return fail(why, whylen, errno, "capability sets");
 	return 0;
 }
@@ -155,9 +212,8 @@ static struct scmp_arg_cmp masked_eq(unsigned int n, scmp_datum_t mask,
 	return c;
 }
 
-static int add_rules(scmp_filter_ctx f, int peer_fd)
+static int add_rules(scmp_filter_ctx f)
 {
-	const scmp_datum_t self = (scmp_datum_t)getpid();
 	static const int fcntl_ops[] = { F_GETFD, F_SETFD, F_GETFL };
 	int ret = 0;
 
@@ -174,10 +230,10 @@ static int add_rules(scmp_filter_ctx f, int peer_fd)
 			ret = seccomp_rule_add(f, SCMP_ACT_ERRNO(refused[i].err),
 					       nr, 0);
 	}
-	/* abort() signals itself; any other target (same uid) is refused */
-	if (!ret)
-		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
-				       eq(0, self), eq(1, self));
+	/*
+	 * No tgkill/kill at all: same-uid signals would reach the parent.
+	 * abort() then dies by its fallback instead of SIGABRT.
+	 */
 	/* own limits, read only */
 	if (!ret)
 		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2,
@@ -199,34 +255,72 @@ static int add_rules(scmp_filter_ctx f, int peer_fd)
 	if (!ret)
 		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 1,
 				       eq(4, 0));
-	if (!ret && peer_fd >= 0)
+	if (!ret)
 		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1,
-				       eq(0, (scmp_datum_t)peer_fd));
+				       eq(0, TT_SANDBOX_PEER_FD));
 	for (size_t i = 0; !ret && i < sizeof(keyctl_ops) / sizeof(keyctl_ops[0]); i++)
 		ret = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(keyctl), 1,
 				       eq(0, (scmp_datum_t)keyctl_ops[i]));
 	return ret;
 }
 
-static int install_seccomp(int peer_fd, char *why, size_t whylen)
-{
-	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int ret;
+/*
+ * The filter is the same for every child: built (by libseccomp, which
+ * takes about half a millisecond) once per process, as a BPF program each
+ * child then loads with one prctl().
+ */
+static struct sock_filter *prog;
+static unsigned short prog_len;
 
+int tt_sandbox_init(char *why, size_t whylen)
+{
+	scmp_filter_ctx f;
+	unsigned char *buf;
+	int p[2], ret;
+	ssize_t n;
+
+	if (prog)
+		return 0;
+	f = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (!f)	/* also what a kernel without seccomp filters gives */
 		return fail(why, whylen, ENOSYS, "seccomp filter");
-	ret = add_rules(f, peer_fd);
-	if (!ret)
-		ret = seccomp_load(f);
+	ret = add_rules(f);
+	if (ret) {
+		seccomp_release(f);
+		return fail(why, whylen, -ret, "seccomp rules");
+	}
+	buf = malloc(65536);
+	if (!buf || pipe2(p, O_CLOEXEC) < 0) {
+		ret = errno ? errno : ENOMEM;
+		free(buf);
+		seccomp_release(f);
+		return fail(why, whylen, ret, "seccomp export");
+	}
+	/* A filter is far smaller than a pipe's buffer. */
+	ret = seccomp_export_bpf(f, p[1]);
+	close(p[1]);
+	n = ret ? -1 : read(p[0], buf, 65536);
+	close(p[0]);
 	seccomp_release(f);
-	return ret ? fail(why, whylen, -ret, "seccomp filter") : 0;
+	if (n <= 0 || n % sizeof(struct sock_filter) ||
+	    n / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+		free(buf);
+		return fail(why, whylen, ret ? -ret : EINVAL, "seccomp export");
+	}
+	prog = (struct sock_filter *)buf;
+	prog_len = (unsigned short)(n / sizeof(struct sock_filter));
+	return 0;
 }
 
-int tt_sandbox_enter(int peer_fd, char *why, size_t whylen)
+int tt_sandbox_enter(char *why, size_t whylen)
 {
+	struct sock_fprog fprog;
 	int ret;
 
 	why[0] = '\0';
+	ret = tt_sandbox_init(why, whylen);
+	if (ret)
+		return ret;
 	/* No core dumps of peer data, no ptrace by same-uid processes. */
 	if (prctl(PR_SET_DUMPABLE, 0) < 0)
 		return fail(why, whylen, errno, "PR_SET_DUMPABLE");
@@ -235,7 +329,11 @@ int tt_sandbox_enter(int peer_fd, char *why, size_t whylen)
 		return ret;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return fail(why, whylen, errno, "no_new_privs");
-	return install_seccomp(peer_fd, why, whylen);
+	fprog.len = prog_len;
+	fprog.filter = prog;
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) < 0)
+		return fail(why, whylen, errno, "seccomp filter");
+	return 0;
 }
 
 int tt_sandbox_probe(char *why, size_t whylen)
@@ -258,7 +356,7 @@ int tt_sandbox_probe(char *why, size_t whylen)
 		size_t len;
 
 		close(p[0]);
-		if (tt_sandbox_enter(-1, msg, sizeof(msg)) == 0)
+		if (tt_sandbox_enter(msg, sizeof(msg)) == 0)
 			_exit(0);
 		len = strlen(msg);
 		if (write(p[1], msg, len) != (ssize_t)len)

@@ -28,12 +28,32 @@
 void tt_sandbox_preload_ktls(void);
 
 /*
- * Enters the sandbox (irreversible). @peer_fd is the handshake's socket,
- * the only descriptor sendmsg() may use (-1: none). Returns 0, or a
- * negative errno with the step that failed in @why; the caller must then
- * not talk to the peer.
+ * The descriptor number the peer's socket must have in a sandboxed child:
+ * the only one sendmsg() is allowed on (GnuTLS's vectored writes), so that
+ * no datagram reaches another socket. Within every RLIMIT_NOFILE.
  */
-int tt_sandbox_enter(int peer_fd, char *why, size_t whylen);
+#define TT_SANDBOX_PEER_FD	1000
+
+/*
+ * Builds the seccomp filter once per process (libseccomp, then kept as a
+ * BPF program); tt_sandbox_enter() calls it when needed, the daemon at
+ * startup, so that a child only loads it. 0 or -errno with @why.
+ */
+int tt_sandbox_init(char *why, size_t whylen);
+
+/*
+ * For the daemon's parent, once: empties its bounding set but for the
+ * capabilities in @keep (what it needs itself), so that a child has only
+ * those left to drop. A no-op without CAP_SETPCAP. 0 or -errno with @why.
+ */
+int tt_sandbox_narrow_parent(const int *keep, size_t nkeep, char *why,
+			     size_t whylen);
+
+/*
+ * Enters the sandbox (irreversible). Returns 0, or a negative errno with
+ * the step that failed in @why; the caller must then not talk to the peer.
+ */
+int tt_sandbox_enter(char *why, size_t whylen);
 
 /*
  * Whether this kernel and process can sandbox a child at all (seccomp

@@ -41,7 +41,7 @@ static void kid_main(int cmd, int res)
 {
 	char why[160], c;
 
-	if (tt_sandbox_enter(-1, why, sizeof(why)) < 0) {
+	if (tt_sandbox_enter(why, sizeof(why)) < 0) {
 		fprintf(stderr, "sandbox: %s\n", why);
 		_exit(3);
 	}
