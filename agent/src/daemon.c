@@ -360,7 +360,6 @@ static void child_sandbox(struct daemon *d, int rep, struct tt_accept *acc)
 {
 	char why[160];
 
-	tt_sandbox_preload_ktls();
 	d->ops->child_reset(d->ops->ctx);
 	/*
 	 * A session keyring of its own: the daemon's (and the peer keyring in
@@ -1035,6 +1034,7 @@ int tt_daemon_run(const char *config_path, struct tt_runtime **rt,
 	 * narrowed to what this process needs: each child then only loads
 	 * the one and drops the rest of the other.
 	 */
+	tt_sandbox_preload_ktls();	/* children may not autoload it */
 	if (tt_sandbox_narrow_parent(keep_caps, 2, line, sizeof(line)) < 0 ||
 	    tt_sandbox_init(line, sizeof(line)) < 0) {
 		tt_err("cannot build the handshake children's sandbox: %s",

@@ -21,7 +21,8 @@
 #include <stddef.h>
 
 /*
- * Loads the kernel's "tls" TCP ULP if it is a module and not loaded yet:
+ * Loads the kernel's "tls" TCP ULP if it is a module and not loaded yet
+ * (the daemon does it once at startup):
  * the kernel autoloads it only for CAP_NET_ADMIN, which the sandboxed
  * child no longer has. Cheap; harmless when kTLS is built in or missing.
  */

@@ -91,6 +91,28 @@ static void *server(void *arg)
 	return NULL;
 }
 
+/*
+ * Server (on sv[0], evaluating tags when @tags) and client (on sv[1],
+ * never: only the server's evaluation is measured) of one handshake.
+ */
+static void sides_init(struct side *srv, struct side *cli,
+		       const struct tt_runtime *rt, const int sv[2], bool tags)
+{
+	srv->p.fd = sv[0];
+	srv->p.msg_type = TT_HS_MSG_TYPE_SERVERHELLO;
+	srv->p.auth_mode = TT_HS_AUTH_X509;
+	srv->p.timeout_ms = 10000;
+	srv->env.rt = rt;
+	srv->env.keys = &bench_keys;
+	srv->env.evaluate_tags = tags;
+	cli->p = srv->p;
+	cli->p.fd = sv[1];
+	cli->p.msg_type = TT_HS_MSG_TYPE_CLIENTHELLO;
+	cli->p.peername = "server.test";
+	cli->env = srv->env;
+	cli->env.evaluate_tags = false;
+}
+
 static int one(const struct tt_runtime *rt, bool tags, size_t *ntags)
 {
 	struct side srv = { 0 }, cli = { 0 };
@@ -99,19 +121,7 @@ static int one(const struct tt_runtime *rt, bool tags, size_t *ntags)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		return -1;
-	srv.p.fd = sv[0];
-	srv.p.msg_type = TT_HS_MSG_TYPE_SERVERHELLO;
-	srv.p.auth_mode = TT_HS_AUTH_X509;
-	srv.p.timeout_ms = 10000;
-	srv.env.rt = rt;
-	srv.env.keys = &bench_keys;
-	srv.env.evaluate_tags = tags;
-	cli.p = srv.p;
-	cli.p.fd = sv[1];
-	cli.p.msg_type = TT_HS_MSG_TYPE_CLIENTHELLO;
-	cli.p.peername = "server.test";
-	cli.env = srv.env;
-	cli.env.evaluate_tags = false;	/* measure the server's evaluation */
+	sides_init(&srv, &cli, rt, sv, tags);
 	pthread_create(&t, NULL, server, &srv);
 	tt_handshake_run(&cli.p, &cli.env, &cli.res);
 	shutdown(sv[1], SHUT_RDWR);
@@ -141,21 +151,8 @@ static int one_child(const struct tt_runtime *rt, bool sandbox)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
-	srv.p.fd = sv[0];
-	srv.p.msg_type = TT_HS_MSG_TYPE_SERVERHELLO;
-	srv.p.auth_mode = TT_HS_AUTH_X509;
-	srv.p.timeout_ms = 10000;
-	srv.env.rt = rt;
-	srv.env.keys = &bench_keys;
-	srv.env.evaluate_tags = true;
+	sides_init(&srv, &cli, rt, sv, true);
 	srv.env.defer_peer_key = sandbox;
-	cli.p = srv.p;
-	cli.p.fd = sv[1];
-	cli.p.msg_type = TT_HS_MSG_TYPE_CLIENTHELLO;
-	cli.p.peername = "server.test";
-	cli.env = srv.env;
-	cli.env.evaluate_tags = false;
-	cli.env.defer_peer_key = false;
 	pid = fork();
 	if (pid == 0) {
 		char why[160];
