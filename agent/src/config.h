@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <gnutls/gnutls.h>
 
@@ -93,6 +94,9 @@ struct tt_runtime {
 	gnutls_certificate_credentials_t	client_anon_creds;
 	unsigned int				ca_count;
 	unsigned int				generation;
+	/* Ids of its private keys in the key holder (tt_kh_current()). */
+	uint32_t				held_ids[2];
+	unsigned int				nheld;
 };
 
 /*

@@ -30,6 +30,7 @@
 
 #include "daemon.h"
 #include "handshake.h"
+#include "keyholder.h"
 #include "log.h"
 #include "report.h"
 #include "sandbox.h"
@@ -65,6 +66,7 @@ struct daemon {
 	struct slot		*slots;
 	unsigned int		nslots;
 	int64_t			stop_deadline;
+	bool			failed;	/* stopping because of an error */
 	int64_t			reopen_at;	/* evfd < 0: when to retry */
 	unsigned int		reopen_ms;
 };
@@ -290,7 +292,7 @@ reject_request(struct daemon *d, int rep, struct tt_accept *acc, int err)
 }
 
 /* Right after fork: nothing of the parent's that the child must not hold. */
-static void child_setup(struct daemon *d)
+static void child_setup(struct daemon *d, int kh_chan)
 {
 	char prefix[32];
 	sigset_t all;
@@ -305,6 +307,8 @@ static void child_setup(struct daemon *d)
 		if (d->slots[i].sock_fd >= 0)
 			close(d->slots[i].sock_fd);
 	}
+	/* Signatures go to the key holder over this child's own channel. */
+	tt_kh_attach(kh_chan);
 	snprintf(prefix, sizeof(prefix), "[%d] ", (int)getpid());
 	tt_log_set_prefix(prefix);
 }
@@ -391,7 +395,7 @@ static void child_sandbox(struct daemon *d, int rep, struct tt_accept *acc)
 }
 
 static void __attribute__((noreturn))
-child_main(struct daemon *d, int rep)
+child_main(struct daemon *d, int rep, int kh_chan)
 {
 	const struct tt_runtime *rt = *d->rt;
 	bool tags = d->caps->tags && rt->cfg.session_tags;
@@ -406,7 +410,7 @@ child_main(struct daemon *d, int rep)
 	char esc[4 * TT_PEERNAME_MAX + 1], why[256];
 	uint32_t timeout;
 
-	child_setup(d);
+	child_setup(d, kh_chan);
 	timeout = child_accept(d, rep, &acc);
 	tt_hs_params_from_accept(&acc, &p);
 	/* Files the handshake needs are read now: the sandbox forbids it. */
@@ -473,16 +477,29 @@ static int grow_slots(struct daemon *d, unsigned int n)
 
 static void spawn(struct daemon *d)
 {
+	const struct tt_runtime *rt = *d->rt;
 	struct slot *s = free_slot(d);
-	int sv[2];
+	struct tt_kh *kh = tt_kh_current();
+	int sv[2], chan = -1;
 	pid_t pid;
 
 	if (!s) {
 		tt_sched_failed(&d->sched, false, now_ms());
 		return;
 	}
+	if (kh && rt->nheld) {
+		chan = tt_kh_channel(kh, rt->held_ids, rt->nheld);
+		if (chan < 0) {
+			tt_err("no channel to the key holder: %s",
+			       strerror(-chan));
+			tt_sched_failed(&d->sched, false, now_ms());
+			return;
+		}
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		tt_err("socketpair: %s", strerror(errno));
+		if (chan >= 0)
+			close(chan);
 		tt_sched_failed(&d->sched, false, now_ms());
 		return;
 	}
@@ -492,14 +509,18 @@ static void spawn(struct daemon *d)
 		tt_err("fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
+		if (chan >= 0)
+			close(chan);
 		tt_sched_failed(&d->sched, false, now_ms());
 		return;
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(d, sv[1]);
+		child_main(d, sv[1], chan);
 	}
 	close(sv[1]);
+	if (chan >= 0)
+		close(chan);
 	s->pid = pid;
 	s->report_fd = sv[0];
 	s->sock_fd = -1;
@@ -827,6 +848,13 @@ static void reap(struct daemon *d)
 		for (unsigned int i = 0; i < d->nslots; i++)
 			if (d->slots[i].pid == pid)
 				s = &d->slots[i];
+		if (pid == tt_kh_pid(tt_kh_current()) && !d->failed) {
+			tt_err("the key holder (pid %d) has ended: no handshake could sign; stopping",
+			       (int)pid);
+			d->failed = true;
+			d->sched.stopping = true;
+			d->stop_deadline = now_ms() + STOP_GRACE_MS;
+		}
 		if (!s)
 			continue;
 		if (s->report_fd >= 0)
@@ -1120,7 +1148,7 @@ int tt_daemon_run(const char *config_path, struct tt_runtime **rt,
 		check_deadlines(&d);
 	}
 	tt_notice("stopped");
-	status = 0;
+	status = d.failed ? 1 : 0;
 out:
 	free(pfds);
 	for (unsigned int i = 0; i < d.nslots; i++) {

@@ -20,6 +20,7 @@
 #include "keys.h"
 #include "log.h"
 #include "netlink.h"
+#include "keyholder.h"
 #include "sandbox.h"
 #include "tagpolicy.h"
 
@@ -196,17 +197,30 @@ static int run_daemon(const char *path, bool foreground, bool debug)
 {
 	struct tt_diag diag = { 0 };
 	struct tt_runtime *rt = NULL;
+	struct tt_kh *kh = NULL;
 	struct tt_caps caps;
 	struct tt_nl nl;
 	char line[512];
 	int ret;
 
 	tt_log_init("tlstagd", TT_LOG_STDERR, debug ? LOG_DEBUG : LOG_INFO);
+	/*
+	 * The key holder is forked before any private key is read, so that
+	 * neither this process nor the handshake children forked from it
+	 * ever hold one.
+	 */
+	ret = tt_kh_start(&kh, line, sizeof(line));
+	if (ret < 0) {
+		tt_err("cannot start the key holder: %s; not starting", line);
+		return 1;
+	}
+	tt_kh_set_current(kh);
 	ret = tt_runtime_load(path, &rt, &diag);
 	if (ret < 0) {
 		tt_diag_log(&diag);
 		tt_err("bad configuration; not starting");
 		tt_diag_free(&diag);
+		tt_kh_stop(kh);
 		return 1;
 	}
 	tt_diag_free(&diag);
@@ -264,9 +278,11 @@ static int run_daemon(const char *path, bool foreground, bool debug)
 	tt_daemon_apply_logging(&rt->cfg, foreground);
 	ret = tt_daemon_run(path, &rt, &caps, foreground, &tt_netlink_kernel);
 	tt_runtime_free(rt);
+	tt_kh_stop(kh);
 	return ret;
 fail:
 	tt_runtime_free(rt);
+	tt_kh_stop(kh);
 	return 1;
 }
 

@@ -13,8 +13,12 @@
 #include <gnutls/x509.h>
 
 #include "config.h"
+#include "keyholder.h"
 #include "log.h"
 #include "tagpolicy.h"
+
+/* Certificates in a configured chain file, leaf first. */
+#define TT_MAX_CHAIN	16
 
 static int load_trust(const struct tt_config *cfg,
 		      gnutls_certificate_credentials_t cred,
@@ -55,13 +59,73 @@ static int load_trust(const struct tt_config *cfg,
 	return 0;
 }
 
-static int load_pair(const struct tt_config *cfg, const char *section,
+/*
+ * The certificate chain from @cert and, through the key holder, an
+ * external key for @key: the private key stays in the holder.
+ */
+static int load_held_pair(struct tt_runtime *rt, struct tt_kh *kh,
+			  gnutls_certificate_credentials_t cred,
+			  const struct tt_cfg_path *cert,
+			  const struct tt_cfg_path *key, char *why,
+			  size_t whylen)
+{
+	gnutls_pcert_st pcerts[TT_MAX_CHAIN];
+	unsigned int n = TT_MAX_CHAIN;
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_privkey_t pk = NULL;
+	uint32_t id;
+	int ret;
+
+	ret = gnutls_pcert_list_import_x509_file(pcerts, &n, cert->path,
+						 GNUTLS_X509_FMT_PEM, NULL,
+						 NULL, 0);
+	if (ret < 0) {
+		snprintf(why, whylen, "%s", gnutls_strerror(ret));
+		return -EINVAL;
+	}
+	ret = gnutls_pcert_export_x509(&pcerts[0], &crt);
+	if (ret == 0)
+		ret = tt_kh_load(kh, key->path, crt, &pk, &id, why, whylen);
+	else
+		snprintf(why, whylen, "%s", gnutls_strerror(ret));
+	if (crt)
+		gnutls_x509_crt_deinit(crt);
+	if (ret == 0) {
+		/* The holder has checked that the key is the certificate's. */
+		gnutls_certificate_set_flags(cred,
+				GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH);
+		ret = gnutls_certificate_set_key(cred, NULL, 0, pcerts, n, pk);
+		if (ret < 0) {
+			snprintf(why, whylen, "%s", gnutls_strerror(ret));
+			gnutls_privkey_deinit(pk);
+		} else {
+			rt->held_ids[rt->nheld++] = id;
+			return 0;	/* @cred owns the chain and the key */
+		}
+	}
+	for (unsigned int i = 0; i < n; i++)
+		gnutls_pcert_deinit(&pcerts[i]);
+	return -EINVAL;
+}
+
+static int load_pair(struct tt_runtime *rt, const char *section,
 		     gnutls_certificate_credentials_t cred,
 		     const struct tt_cfg_path *cert, const struct tt_cfg_path *key,
 		     struct tt_diag *diag)
 {
+	const struct tt_config *cfg = &rt->cfg;
+	struct tt_kh *kh = tt_kh_current();
+	char why[300];
 	int ret;
 
+	if (kh) {
+		if (load_held_pair(rt, kh, cred, cert, key, why, sizeof(why)) == 0)
+			return 0;
+		tt_diag_add(diag, cfg->file, cert->line,
+			    "[%s] certificate %s / private-key %s: %s",
+			    section, cert->path, key->path, why);
+		return -EINVAL;
+	}
 	ret = gnutls_certificate_set_x509_key_file2(cred, cert->path, key->path,
 						    GNUTLS_X509_FMT_PEM, NULL, 0);
 	if (ret < 0) {
@@ -246,7 +310,7 @@ int tt_runtime_load(const char *path, struct tt_runtime **out,
 	if (load_trust(&rt->cfg, rt->client_creds, &rt->ca_count, diag))
 		bad++;
 	if (rt->cfg.client_cert.path &&
-	    load_pair(&rt->cfg, "client", rt->client_creds,
+	    load_pair(rt, "client", rt->client_creds,
 		      &rt->cfg.client_cert, &rt->cfg.client_key, diag))
 		bad++;
 	/* Anonymous client hellos verify the server but show no certificate. */
@@ -278,7 +342,7 @@ int tt_runtime_load(const char *path, struct tt_runtime **out,
 					      diag)) {
 			bad++;
 		}
-		if (load_pair(&rt->cfg, "server", rt->server_creds,
+		if (load_pair(rt, "server", rt->server_creds,
 			      &rt->cfg.server_cert, &rt->cfg.server_key, diag))
 			bad++;
 	}

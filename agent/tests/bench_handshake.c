@@ -7,8 +7,9 @@
  * tp_evaluate_crt alone (the evaluation of an already parsed certificate,
  * which is what a handshake runs). Then the cost of privilege separation:
  * the server side in a child process per handshake, as the daemon runs
- * it, with and without entering the sandbox first (sandbox.h), also in
- * alternating blocks.
+ * it, sandboxed (sandbox.h) and signing through the key holder
+ * (keyholder.h), against the same child holding its key unconfined, also
+ * in alternating blocks.
  *
  * Usage: bench_handshake CERTDIR [COUNT]
  */
@@ -33,6 +34,7 @@
 #include "config.h"
 #include "handshake.h"
 #include "log.h"
+#include "keyholder.h"
 #include "sandbox.h"
 
 static int32_t serial = 1000;
@@ -140,24 +142,36 @@ static int one(const struct tt_runtime *rt, bool tags, size_t *ntags)
 
 /*
  * One handshake whose server side runs in a child process, as in the
- * daemon; @sandbox: the child enters the sandbox first (and leaves the
- * peer key to its parent, as there).
+ * daemon. @held: privilege separated as there: the server's runtime @held
+ * signs through the key holder over a channel of the child's own, and the
+ * child enters the sandbox first (and leaves the peer key to its parent).
+ * NULL: the child has the key (@rt) and no sandbox, as before.
  */
-static int one_child(const struct tt_runtime *rt, bool sandbox)
+static int one_child(const struct tt_runtime *rt,
+		     const struct tt_runtime *held)
 {
 	struct side srv = { 0 }, cli = { 0 };
-	int sv[2], st;
+	bool sandbox = held != NULL;
+	int sv[2], st, chan = -1;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
 	sides_init(&srv, &cli, rt, sv, true);
 	srv.env.defer_peer_key = sandbox;
+	if (held) {
+		srv.env.rt = held;
+		chan = tt_kh_channel(tt_kh_current(), held->held_ids,
+				     held->nheld);
+		if (chan < 0)
+			return -1;
+	}
 	pid = fork();
 	if (pid == 0) {
 		char why[160];
 
 		close(sv[1]);
+		tt_kh_attach(chan);
 		if (sandbox) {
 			/* as the daemon's child: the peer at the filter's fd */
 			if (dup3(sv[0], TT_SANDBOX_PEER_FD, O_CLOEXEC) < 0)
@@ -173,6 +187,8 @@ static int one_child(const struct tt_runtime *rt, bool sandbox)
 		_exit(srv.res.status ? 1 : 0);
 	}
 	close(sv[0]);
+	if (chan >= 0)
+		close(chan);
 	if (pid < 0) {
 		close(sv[1]);
 		return -1;
@@ -244,7 +260,8 @@ int main(int argc, char **argv)
 {
 	char tmp[] = "/tmp/tt-bench-XXXXXX", conf[600], pol[600], cmd[700];
 	struct tt_diag diag = { 0 };
-	struct tt_runtime *rt = NULL;
+	struct tt_runtime *rt = NULL, *held = NULL;
+	struct tt_kh *kh = NULL;
 	int count = argc > 2 ? atoi(argv[2]) : 300;
 	int block = 10;
 	double t_plain = 0, t_tags = 0;
@@ -268,10 +285,22 @@ int main(int argc, char **argv)
 		pol, argv[1], argv[1], argv[1], argv[1], argv[1]);
 	fclose(f);
 	tt_tls_global_init();
+	/* The same configuration, its keys once here and once held. */
+	if (tt_kh_start(&kh, cmd, sizeof(cmd)) < 0) {
+		fprintf(stderr, "key holder: %s\n", cmd);
+		return 1;
+	}
+	tt_kh_set_current(kh);
+	if (tt_runtime_load(conf, &held, &diag) < 0) {
+		tt_diag_print(&diag, stderr);
+		return 1;
+	}
+	tt_kh_set_current(NULL);
 	if (tt_runtime_load(conf, &rt, &diag) < 0) {
 		tt_diag_print(&diag, stderr);
 		return 1;
 	}
+	tt_kh_set_current(kh);	/* for the channels */
 	printf("policy: %zu filters, %zu tags; %d handshakes per mode, "
 	       "alternating blocks of %d\n", tp_policy_filter_count(rt->policy),
 	       tp_policy_tag_count(rt->policy), count, block);
@@ -356,7 +385,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		for (int i = 0; i < 10; i++)	/* warm up */
-			if (one_child(rt, i & 1) < 0)
+			if (one_child(rt, i & 1 ? held : NULL) < 0)
 				return 1;
 		for (int done = 0; done < count; done += block) {
 			int n = count - done < block ? count - done : block;
@@ -364,24 +393,26 @@ int main(int argc, char **argv)
 
 			t0 = now();
 			for (int i = 0; i < n; i++)
-				if (one_child(rt, false) < 0)
+				if (one_child(rt, NULL) < 0)
 					return 1;
 			t_fork += now() - t0;
 			t0 = now();
 			for (int i = 0; i < n; i++)
-				if (one_child(rt, true) < 0)
+				if (one_child(rt, held) < 0)
 					return 1;
 			t_sand += now() - t0;
 		}
-		printf("handshakes/s, child per handshake:            %.1f\n",
+		printf("handshakes/s, child per handshake, key in the child:        %.1f\n",
 		       count / t_fork);
-		printf("handshakes/s, child per handshake, sandboxed: %.1f\n",
+		printf("handshakes/s, child per handshake, sandboxed, key held: %.1f\n",
 		       count / t_sand);
-		printf("privilege separation ratio (sandboxed / not): %.3f  (target >= 0.90)\n",
+		printf("privilege separation ratio (separated / not): %.3f  (target >= 0.90)\n",
 		       t_fork / t_sand);
 	}
 
 	tt_runtime_free(rt);
+	tt_runtime_free(held);
+	tt_kh_stop(kh);
 	tt_diag_free(&diag);
 	tt_tls_global_deinit();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);

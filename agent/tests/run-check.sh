@@ -64,6 +64,7 @@ for t in $TESTS; do
 	test_nlcodec) TT_SEED_DIR=$top/$B/fuzz/seeds suite "$t" "$B/test/$t" ;;
 	test_report) TT_SEED_DIR=$top/$B/fuzz/seeds suite "$t" "$B/test/$t" ;;
 	test_sandbox) suite "$t" "$B/test/$t" "$certs/server.key" ;;
+	test_keyholder) TT_SEED_DIR=$top/$B/fuzz/seeds suite "$t" "$B/test/$t" "$certs" ;;
 	*) suite "$t" "$B/test/$t" ;;
 	esac
 done
@@ -139,6 +140,7 @@ for fz in $FUZZERS; do
 	ctrl) seeds="$B/fuzz/seeds/ctrl $B/fuzz/seeds/done" ;;
 	config) seeds="tests/fuzz/seeds/config" ;;
 	report) seeds="$B/fuzz/seeds/report" ;;
+	keysign) seeds="$B/fuzz/seeds/keysign" ;;
 	*) seeds="" ;;
 	esac
 	nice -n 10 "$B/fuzz/$fz" -max_total_time="$FUZZ_SECONDS" \

@@ -17,6 +17,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <poll.h>
@@ -41,7 +42,9 @@
 #include "config.h"
 #include "daemon.h"
 #include "handshake.h"
+#include "keyholder.h"
 #include "log.h"
+#include "memscan.h"
 #include "nlcodec.h"
 #include "report.h"
 #include "tt_test.h"
@@ -232,6 +235,7 @@ static int fk_done(void *ctx, const struct tt_caps *caps,
  */
 static unsigned char alice_der[8192];
 static size_t alice_der_len;
+static char server_key[700];	/* the daemons' private key file */
 
 static void hostile_result(int rep, uint32_t status, int32_t ra,
 			   const char *const *tags, unsigned int n, bool der)
@@ -314,6 +318,18 @@ static void fk_child_sandboxed(void *ctx, int rep, const struct tt_accept *acc)
 	} else if (strcmp(m, "remote-auth") == 0) {
 		/* a serial on a certificate session: only the parent names */
 		hostile_result(rep, 0, 12345, NULL, 0, true);
+	} else if (strcmp(m, "read-key") == 0) {
+		/* the daemon's private key file */
+		int fd = open(server_key, O_RDONLY | O_CLOEXEC);
+
+		hostile_result(rep, 200 + (fd >= 0) + 2 * (fd < 0 && errno != EACCES),
+			       0, NULL, 0, false);
+	} else if (strcmp(m, "linger") == 0) {
+		/* stays, so the test can look at its memory */
+		char c;
+
+		while (read(rep, &c, 1) < 0 && errno == EINTR)
+			;
 	} else if (strcmp(m, "flood") == 0) {
 		for (int i = 0; i < 100; i++)
 			hostile_result(rep, 0, 0, NULL, 0, false);	} else {
@@ -467,15 +483,18 @@ static struct req *submit(struct kern *k, int peer_kind, uint32_t timeout_ms,
 }
 
 /* A request whose child plays compromised (see fk_child_sandboxed). */
-static struct req *submit_hostile(struct kern *k, const char *what)
+static struct req *submit_hostile_timeout(struct kern *k, const char *what,
+					  uint32_t timeout_ms)
 {
-	struct req *r;
-
 	pthread_mutex_lock(&lock);
 	kA.next_hostile = what;
 	pthread_mutex_unlock(&lock);
-	r = submit(k, PEER_SILENT, 8000, 0);
-	return r;
+	return submit(k, PEER_SILENT, timeout_ms, 0);
+}
+
+static struct req *submit_hostile(struct kern *k, const char *what)
+{
+	return submit_hostile_timeout(k, what, 8000);
 }
 
 /* A request whose ACCEPT reply will not parse (silent peer). */
@@ -749,6 +768,7 @@ static pid_t start_daemon(struct kern *k, const char *conf, bool tags)
 					.tags = tags };
 		struct tt_diag diag = { 0 };
 		struct tt_runtime *rt = NULL;
+		struct tt_kh *kh = NULL;
 		char ident[32];
 		int ret;
 
@@ -757,6 +777,10 @@ static pid_t start_daemon(struct kern *k, const char *conf, bool tags)
 		tt_log_init(strdup(ident), TT_LOG_STDERR, LOG_INFO);
 		keyctl_join_session_keyring(NULL);
 		tt_tls_global_init();
+		/* As tlstagd does: private keys only in the key holder. */
+		if (tt_kh_start(&kh, ident, sizeof(ident)) < 0)
+			_exit(3);
+		tt_kh_set_current(kh);
 		if (tt_runtime_load(conf, &rt, &diag) < 0) {
 			tt_diag_print(&diag, stderr);
 			_exit(3);
@@ -765,6 +789,7 @@ static pid_t start_daemon(struct kern *k, const char *conf, bool tags)
 		tt_daemon_apply_logging(&rt->cfg, true);
 		ret = tt_daemon_run(conf, &rt, &caps, true, &ops);
 		tt_runtime_free(rt);
+		tt_kh_stop(kh);
 		tt_tls_global_deinit();
 		exit(ret);
 	}
@@ -1137,6 +1162,7 @@ TEST(compromised_child_contained)
 		{ "hostile:own-key", EIO, 0 },	/* add_key: killed */
 		{ "hostile:remote-auth", EIO, 0 },
 		{ "hostile:flood", 0, 0 },	/* one answer, then cut off */
+		{ "hostile:read-key", 200, 0 },	/* open: EACCES */
 		{ "hostile:valid", 0, 1 },	/* the checks pass good reports */
 	};
 	int fds0 = count_fds(pidA);
@@ -1163,6 +1189,86 @@ TEST(compromised_child_contained)
 	usleep(200000);
 	CHECK_MSG(count_fds(pidA) == fds0, "daemon descriptors %d, were %d",
 		  count_fds(pidA), fds0);
+}
+
+/* The children of @pid: the key holder's pid and another one's. */
+static void children_of(pid_t pid, pid_t *holder, pid_t *other)
+{
+	char path[96], comm[32];
+	FILE *f;
+	int c;
+
+	*holder = *other = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+		 (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fscanf(f, "%d", &c) == 1) {
+		FILE *g;
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", c);
+		g = fopen(path, "r");
+		if (!g)
+			continue;
+		if (fgets(comm, sizeof(comm), g) &&
+		    strncmp(comm, "tlstagd-keys", 12) == 0)
+			*holder = c;
+		else
+			*other = c;
+		fclose(g);
+	}
+	fclose(f);
+}
+
+static bool sandboxed(pid_t pid)
+{
+	char path[64], line[128];
+	bool yes = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Seccomp:", 8) == 0)
+			yes = strtol(line + 8, NULL, 10) == 2;
+	fclose(f);
+	return yes;
+}
+
+/*
+ * The private key is in the key holder's memory only: not in the daemon,
+ * not in a sandboxed handshake child (the scan finds it in the holder,
+ * so it would find it elsewhere).
+ */
+TEST(child_and_daemon_hold_no_key)
+{
+	struct ms_secret sec;
+	pid_t holder = 0, child = 0;
+	struct req *r;
+
+	CHECK(ms_load(server_key, &sec) == 0);
+	r = submit_hostile_timeout(&kA, "hostile:linger", 1500);
+	for (int i = 0; i < 100 && !(child && sandboxed(child)); i++) {
+		usleep(20000);
+		children_of(pidA, &holder, &child);
+	}
+	CHECK_MSG(holder > 0 && child > 0 && sandboxed(child),
+		  "holder %d, child %d", (int)holder, (int)child);
+	if (child > 0) {
+		CHECK_MSG(ms_scan(child, &sec) == 0, "child: %d",
+			  ms_scan(child, &sec));
+		CHECK_MSG(ms_scan(pidA, &sec) == 0, "daemon: %d",
+			  ms_scan(pidA, &sec));
+		CHECK_MSG(ms_scan(holder, &sec) == 7, "holder: %d",
+			  ms_scan(holder, &sec));
+	}
+	CHECK(wait_for(req_done, r, 10000));
+	CHECK_MSG(r->status == ETIMEDOUT, "status %u", r->status);
+	shutdown(r->pfd, SHUT_RDWR);
+	finish(r);
 }
 
 static int stop_daemon(pid_t pid)
@@ -1199,6 +1305,7 @@ int main(int argc, char **argv)
 	snprintf(tagsA, sizeof(tagsA), "%s/tags.d", data);
 	snprintf(confA, sizeof(confA), "%s/a.conf", tmpdir);
 	snprintf(confB, sizeof(confB), "%s/b.conf", tmpdir);
+	snprintf(server_key, sizeof(server_key), "%s/server.key", certs);
 	write_config(confA, tagsA, 2);
 	write_config(confB, tagsA, 4);
 	{
@@ -1253,6 +1360,7 @@ int main(int argc, char **argv)
 	RUN(event_socket_reopened);
 	RUN(debug_override_survives_reload);
 	RUN(compromised_child_contained);
+	RUN(child_and_daemon_hold_no_key);
 
 	st = stop_daemon(pidA);
 	CHECK_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,

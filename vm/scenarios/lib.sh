@@ -231,10 +231,18 @@ agent_finish() {
 	cp "$d/log" "$out/tlstagd.log" 2>/dev/null
 }
 
-# agent_children: the pids of tlstagd's ($apid) children, one per line.
+# agent_children: the pids of tlstagd's ($apid) handshake children, one per line.
 agent_children() {
-	awk -v p="$apid" '{ f = FILENAME; sub(/^.*\) /, ""); split($0, a, " ")
-		if (a[2] == p) { sub(/^\/proc\//, "", f); sub(/\/stat$/, "", f); print f } }' \
+	awk -v p="$apid" '{ f = FILENAME; c = $0; sub(/^[^(]*\(/, "", c); sub(/\).*$/, "", c)
+		sub(/^.*\) /, ""); split($0, a, " ")
+		if (a[2] == p && c != "tlstagd-keys") { sub(/^\/proc\//, "", f); sub(/\/stat$/, "", f); print f } }' \
+		/proc/[0-9]*/stat 2>/dev/null
+}
+# key_holder: the pid of tlstagd's key holder (the process that alone holds its private keys).
+key_holder() {
+	awk -v p="$apid" '{ f = FILENAME; c = $0; sub(/^[^(]*\(/, "", c); sub(/\).*$/, "", c)
+		sub(/^.*\) /, ""); split($0, a, " ")
+		if (a[2] == p && c == "tlstagd-keys") { sub(/^\/proc\//, "", f); sub(/\/stat$/, "", f); print f } }' \
 		/proc/[0-9]*/stat 2>/dev/null
 }
 # proc_status PID FIELD: the value of FIELD in /proc/PID/status.

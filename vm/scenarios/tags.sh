@@ -175,6 +175,23 @@ else
 		ok "netlink sockets: tlstagd $pn, its handshake child none" ||
 		fail "netlink sockets: tlstagd $pn, handshake child $cn (expected >= 1 and 0)"
 fi
+# ... and the key holder, the one process with the private keys: it signs
+# for the children, with no netlink socket and no capability but reading
+# files (CAP_DAC_READ_SEARCH, bit 2).
+kp=$(key_holder)
+if [ -z "$kp" ]; then
+	fail "no key holder (tlstagd-keys) under tlstagd $apid"
+else
+	kb=
+	[ "$(netlink_fds "$kp")" = 0 ] || kb+=" netlink=$(netlink_fds "$kp")"
+	for f in CapEff CapPrm CapBnd; do
+		v=$(proc_status "$kp" $f)
+		[ "$v" = 0000000000000004 ] || [ "$v" = 0000000000000000 ] || kb+=" $f=$v"
+	done
+	[ "$(proc_status "$kp" NoNewPrivs)" = 1 ] || kb+=" NoNewPrivs=$(proc_status "$kp" NoNewPrivs)"
+	[ -z "$kb" ] && ok "key holder $kp: no netlink socket, capabilities at most CAP_DAC_READ_SEARCH, no_new_privs" ||
+		fail "key holder $kp:$kb"
+fi
 exec 5<&-
 wait_sessions 1
 # (ids go on counting across a reset: take the one session recorded)
