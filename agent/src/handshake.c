@@ -558,6 +558,8 @@ int32_t tt_peer_key(const struct tt_keyops *k, int32_t ring, unsigned int ttl,
 			 "%02x", md[i]);
 	serial = k->search(k->ctx, ring, "asymmetric", desc);
 	if (serial <= 0)
+		serial = k->search(k->ctx, ring, "user", desc);
+	if (serial <= 0)
 		serial = k->add_cert(k->ctx, ring, desc, der, len);
 	if (serial <= 0)
 		return serial < 0 ? serial : -ENOKEY;

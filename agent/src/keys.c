@@ -65,6 +65,16 @@ static int32_t ku_add_cert(void *ctx, int32_t keyring, const char *desc,
 	(void)ctx;
 	k = add_key("asymmetric", desc, der, len,
 		    keyring ? keyring : KEY_SPEC_SESSION_KEYRING);
+	/*
+	 * A key type the kernel's X.509 parser does not know (Ed25519 in
+	 * 6.12) or a certificate it cannot parse: the peer was verified
+	 * here all the same, so it gets its identity as a "user" key
+	 * holding the certificate. The consumer needs a serial, not a key
+	 * the kernel can verify with.
+	 */
+	if (k < 0 && (errno == ENOPKG || errno == EBADMSG))
+		k = add_key("user", desc, der, len,
+			    keyring ? keyring : KEY_SPEC_SESSION_KEYRING);
 	return k < 0 ? -errno : k;
 }
 

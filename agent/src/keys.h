@@ -21,7 +21,9 @@ struct tt_keyops {
 			  const char *desc);
 	/*
 	 * Adds the DER certificate as an "asymmetric" key to @keyring (0: the
-	 * default keyring); returns its serial or -errno.
+	 * default keyring), or as a "user" key when the kernel cannot parse
+	 * it (ENOPKG, EBADMSG: an Ed25519 key in 6.12); returns its serial or
+	 * -errno.
 	 */
 	int32_t (*add_cert)(void *ctx, int32_t keyring, const char *desc,
 			    const unsigned char *der, size_t len);

@@ -7,11 +7,12 @@
 #   bob.pem/.key      "CN=bob,O=Other" (TLS client, trusted)
 #   rogue-ca.pem      an unrelated CA
 #   mallory.pem/.key  "CN=alice,OU=eng,O=Example" issued by rogue-ca (untrusted)
+#   ed.pem/.key       "CN=ed,O=Example", an Ed25519 key (TLS client, trusted)
 set -eu
 dir=$1
 mkdir -p "$dir"
 cd "$dir"
-[ -s mallory.pem ] && [ -s ca.pem ] && exit 0
+[ -s mallory.pem ] && [ -s ca.pem ] && [ -s ed.pem ] && exit 0
 
 key() { certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 \
 	--outfile "$1" 2>/dev/null; }
@@ -63,6 +64,14 @@ tls_www_client
 signing_key
 T
 cp alice.tmpl mallory.tmpl
+cat > ed.tmpl <<T
+cn = "ed"
+organization = "Example"
+serial = 14
+expiration_days = 30
+tls_www_client
+signing_key
+T
 
 key ca.key
 certtool --generate-self-signed --load-privkey ca.key --template ca.tmpl \
@@ -80,4 +89,8 @@ key mallory.key
 certtool --generate-certificate --load-privkey mallory.key \
 	--load-ca-certificate rogue-ca.pem --load-ca-privkey rogue-ca.key \
 	--template mallory.tmpl --outfile mallory.pem 2>/dev/null
+certtool --generate-privkey --key-type=ed25519 --outfile ed.key 2>/dev/null
+certtool --generate-certificate --load-privkey ed.key \
+	--load-ca-certificate ca.pem --load-ca-privkey ca.key \
+	--template ed.tmpl --outfile ed.pem 2>/dev/null
 echo "test PKI in $dir"

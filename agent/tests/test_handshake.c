@@ -1038,6 +1038,37 @@ TEST(live_keyring)
 		fprintf(stderr, "  kernel refused the asymmetric key: remote-auth omitted (logged)\n");
 	}
 	done(&srv, &cli);
+
+	/*
+	 * A verified Ed25519 certificate, which 6.12's X.509 parser refuses:
+	 * still an identity (a "user" key then), the same one each time.
+	 */
+	{
+		gnutls_datum_t pem = { 0 }, der = { 0 };
+		char p[700], *desc = NULL;
+		int32_t k1 = -1, k2 = -2;
+
+		snprintf(p, sizeof(p), "%s/ed.pem", certs);
+		if (gnutls_load_file(p, &pem) == 0 &&
+		    gnutls_pem_base64_decode2("CERTIFICATE", &pem, &der) == 0) {
+			k1 = tt_peer_key(&tt_keyutils_ops, kr, 0, der.data,
+					 der.size);
+			k2 = tt_peer_key(&tt_keyutils_ops, kr, 0, der.data,
+					 der.size);
+		}
+		CHECK_MSG(k1 > 0 && k2 == k1, "Ed25519 peer key %d, again %d",
+			  k1, k2);
+		CHECK(k1 > 0 && keyctl_describe_alloc(k1, &desc) > 0 &&
+		      (strncmp(desc, "asymmetric;", 11) == 0 ||
+		       strncmp(desc, "user;", 5) == 0) &&
+		      strstr(desc, TT_PEER_KEY_PREFIX));
+		if (desc)
+			fprintf(stderr, "  Ed25519 peer key: %.*s\n",
+				(int)strcspn(desc, ";"), desc);
+		free(desc);
+		gnutls_free(pem.data);
+		gnutls_free(der.data);
+	}
 	keyctl_unlink(kr, KEY_SPEC_PROCESS_KEYRING);
 }
 
