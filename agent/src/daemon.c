@@ -837,6 +837,18 @@ static void fallback_done(struct daemon *d, struct slot *s, uint32_t status)
 	answer_error(d, s, status);
 }
 
+/* Without the key holder no handshake could sign: stop, with an error. */
+static void holder_gone(struct daemon *d)
+{
+	if (d->failed)
+		return;
+	tt_err("the key holder (pid %d) has ended: no handshake could sign; stopping",
+	       (int)tt_kh_pid(tt_kh_current()));
+	d->failed = true;
+	d->sched.stopping = true;
+	d->stop_deadline = now_ms() + STOP_GRACE_MS;
+}
+
 static void reap(struct daemon *d)
 {
 	int st;
@@ -848,13 +860,8 @@ static void reap(struct daemon *d)
 		for (unsigned int i = 0; i < d->nslots; i++)
 			if (d->slots[i].pid == pid)
 				s = &d->slots[i];
-		if (pid == tt_kh_pid(tt_kh_current()) && !d->failed) {
-			tt_err("the key holder (pid %d) has ended: no handshake could sign; stopping",
-			       (int)pid);
-			d->failed = true;
-			d->sched.stopping = true;
-			d->stop_deadline = now_ms() + STOP_GRACE_MS;
-		}
+		if (pid == tt_kh_pid(tt_kh_current()))
+			holder_gone(d);
 		if (!s)
 			continue;
 		if (s->report_fd >= 0)
@@ -1093,7 +1100,7 @@ int tt_daemon_run(const char *config_path, struct tt_runtime **rt,
 		if (d.sched.stopping && d.sched.inflight == 0)
 			break;
 
-		cap = d.nslots + 2;
+		cap = d.nslots + 3;
 		free(pfds);
 		pfds = calloc(cap, sizeof(*pfds));
 		if (!pfds)
@@ -1102,6 +1109,9 @@ int tt_daemon_run(const char *config_path, struct tt_runtime **rt,
 		pfds[n++].events = POLLIN;
 		pfds[n].fd = d.sched.stopping ? -1 : d.evfd;
 		pfds[n++].events = POLLIN;
+		/* The key holder: only its hangup is of interest. */
+		pfds[n].fd = d.failed ? -1 : tt_kh_fd(tt_kh_current());
+		pfds[n++].events = 0;
 		for (unsigned int i = 0; i < d.nslots; i++) {
 			struct slot *s = &d.slots[i];
 
@@ -1134,7 +1144,9 @@ int tt_daemon_run(const char *config_path, struct tt_runtime **rt,
 		else if (d.evfd < 0 && !d.sched.stopping &&
 			 now_ms() >= d.reopen_at)
 			reopen_events(&d);
-		for (unsigned int k = 2; k < n; k++) {
+		if (pfds[2].fd >= 0 && (pfds[2].revents & (POLLHUP | POLLERR)))
+			holder_gone(&d);
+		for (unsigned int k = 3; k < n; k++) {
 			if (!pfds[k].revents)
 				continue;
 			for (unsigned int i = 0; i < d.nslots; i++)

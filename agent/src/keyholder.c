@@ -74,6 +74,17 @@ pid_t tt_kh_pid(const struct tt_kh *kh)
 	return kh ? kh->pid : 0;
 }
 
+int tt_kh_fd(const struct tt_kh *kh)
+{
+	return kh ? kh->ctl : -1;
+}
+
+void tt_kh_adopt(struct tt_kh *kh)
+{
+	if (kh)
+		kh->owner = getpid();
+}
+
 /* ------------------------------------------------------------------ */
 /* What a child may ask for                                           */
 /* ------------------------------------------------------------------ */
@@ -89,13 +100,44 @@ static const gnutls_sign_algorithm_t tls13_schemes[] = {
 	GNUTLS_SIGN_EDDSA_ED25519, GNUTLS_SIGN_EDDSA_ED448,
 };
 
-static bool tls13_scheme(uint32_t algo, int pk)
+/* TLS 1.3 binds each ECDSA scheme to one curve (RFC 8446 4.2.3). */
+static gnutls_sign_algorithm_t ecdsa_scheme(int curve)
 {
+	switch (curve) {
+	case GNUTLS_ECC_CURVE_SECP256R1:
+		return GNUTLS_SIGN_ECDSA_SECP256R1_SHA256;
+	case GNUTLS_ECC_CURVE_SECP384R1:
+		return GNUTLS_SIGN_ECDSA_SECP384R1_SHA384;
+	case GNUTLS_ECC_CURVE_SECP521R1:
+		return GNUTLS_SIGN_ECDSA_SECP521R1_SHA512;
+	default:
+		return GNUTLS_SIGN_UNKNOWN;
+	}
+}
+
+static bool tls13_scheme(uint32_t algo, const struct tt_kh_key *k)
+{
+	if (k->pk == GNUTLS_PK_ECDSA)
+		return algo == (uint32_t)ecdsa_scheme(k->curve);
 	for (size_t i = 0; i < sizeof(tls13_schemes) / sizeof(tls13_schemes[0]); i++)
 		if (tls13_schemes[i] == algo)
 			return gnutls_sign_supports_pk_algorithm(algo,
-						(gnutls_pk_algorithm_t)pk);
+						(gnutls_pk_algorithm_t)k->pk);
 	return false;
+}
+
+/* The curve of an ECDSA public key, else 0. */
+static int pub_curve(gnutls_pubkey_t pub)
+{
+	gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
+	gnutls_datum_t x = { NULL, 0 }, y = { NULL, 0 };
+
+	if (gnutls_pubkey_get_pk_algorithm(pub, NULL) != GNUTLS_PK_ECDSA ||
+	    gnutls_pubkey_export_ecc_raw2(pub, &curve, &x, &y, 0) < 0)
+		return 0;
+	gnutls_free(x.data);
+	gnutls_free(y.data);
+	return (int)curve;
 }
 
 static bool eddsa(uint32_t algo)
@@ -104,31 +146,29 @@ static bool eddsa(uint32_t algo)
 	       algo == GNUTLS_SIGN_EDDSA_ED448;
 }
 
-/* RFC 8446 4.4.3: 64 spaces, the context string, a zero byte, a hash. */
-static bool cert_verify_content(const unsigned char *d, size_t len)
+/*
+ * RFC 8446 4.4.3: 64 spaces, the context string of @server's side, a
+ * zero byte, a hash.
+ */
+static bool cert_verify_content(const unsigned char *d, size_t len,
+				bool server)
 {
-	static const char *const ctx[] = {
-		"TLS 1.3, server CertificateVerify",
-		"TLS 1.3, client CertificateVerify",
-	};
+	const char *ctx = server ? "TLS 1.3, server CertificateVerify" :
+				   "TLS 1.3, client CertificateVerify";
+	size_t n = strlen(ctx) + 1, h;
 
-	if (len < 64)
+	if (len < 64 + n)
 		return false;
 	for (size_t i = 0; i < 64; i++)
 		if (d[i] != 0x20)
 			return false;
-	for (size_t i = 0; i < 2; i++) {
-		size_t n = strlen(ctx[i]) + 1, h;
-
-		if (len < 64 + n || memcmp(d + 64, ctx[i], n) != 0)
-			continue;
-		h = len - 64 - n;
-		return h == 32 || h == 48 || h == 64;
-	}
-	return false;
+	if (memcmp(d + 64, ctx, n) != 0)
+		return false;
+	h = len - 64 - n;
+	return h == 32 || h == 48 || h == 64;
 }
 
-int tt_kh_check_sign(const void *buf, size_t len, int pk,
+int tt_kh_check_sign(const void *buf, size_t len, const struct tt_kh_key *key,
 		     struct tt_kh_sign_req *req, char *why, size_t whylen)
 {
 	if (len < SIGN_HDR || len > sizeof(*req)) {
@@ -142,7 +182,7 @@ int tt_kh_check_sign(const void *buf, size_t len, int pk,
 			 req->len, len);
 		return -EINVAL;
 	}
-	if (!tls13_scheme(req->algo, pk)) {
+	if (!tls13_scheme(req->algo, key)) {
 		snprintf(why, whylen, "signature algorithm %u (%s) is no TLS 1.3 scheme for this key",
 			 req->algo, gnutls_sign_get_name(req->algo) ?
 			 gnutls_sign_get_name(req->algo) : "unknown");
@@ -160,8 +200,9 @@ int tt_kh_check_sign(const void *buf, size_t len, int pk,
 		return 0;
 	}
 	if (req->kind == TT_KH_DATA && eddsa(req->algo)) {
-		if (!cert_verify_content(req->data, req->len)) {
-			snprintf(why, whylen, "data to sign is no TLS 1.3 CertificateVerify");
+		if (!cert_verify_content(req->data, req->len, key->server)) {
+			snprintf(why, whylen, "data to sign is no TLS 1.3 %s CertificateVerify",
+				 key->server ? "server" : "client");
 			return -EINVAL;
 		}
 		return 0;
@@ -178,7 +219,7 @@ int tt_kh_check_sign(const void *buf, size_t len, int pk,
 struct held_key {
 	uint32_t		id;
 	gnutls_privkey_t	key;
-	int			pk;
+	struct tt_kh_key	info;
 	unsigned int		refs;	/* the parent's + one per channel */
 };
 
@@ -244,7 +285,9 @@ static int read_key(const char *path, gnutls_privkey_t *out, char *msg,
 	return 0;
 }
 
-static bool key_matches(gnutls_privkey_t k, const struct kh_ctl *c)
+/* Whether @k is the key of the certificate LOAD named; its curve. */
+static bool key_matches(gnutls_privkey_t k, const struct kh_ctl *c,
+			int *curve)
 {
 	unsigned char id[64];
 	size_t len = sizeof(id);
@@ -255,8 +298,10 @@ static bool key_matches(gnutls_privkey_t k, const struct kh_ctl *c)
 		return false;
 	if (gnutls_pubkey_import_privkey(pub, k, 0, 0) == 0 &&
 	    gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, id,
-				     &len) == 0)
+				     &len) == 0) {
 		ok = len == c->keyid_len && memcmp(id, c->keyid, len) == 0;
+		*curve = pub_curve(pub);
+	}
 	gnutls_pubkey_deinit(pub);
 	return ok;
 }
@@ -267,11 +312,12 @@ static void holder_load(struct holder *h, int ctl, struct kh_ctl *c)
 	struct held_key *nk;
 	gnutls_privkey_t k;
 	unsigned int bits;
+	int curve = 0;
 
 	c->path[sizeof(c->path) - 1] = '\0';
 	if (read_key(c->path, &k, r.msg, sizeof(r.msg)) < 0) {
 		r.status = -EINVAL;
-	} else if (!key_matches(k, c)) {
+	} else if (!key_matches(k, c, &curve)) {
 		snprintf(r.msg, sizeof(r.msg),
 			 "the private key does not belong to the certificate");
 		r.status = -EINVAL;
@@ -287,7 +333,9 @@ static void holder_load(struct holder *h, int ctl, struct kh_ctl *c)
 			nk = &h->keys[h->nkeys++];
 			nk->id = c->id;
 			nk->key = k;
-			nk->pk = gnutls_privkey_get_pk_algorithm(k, &bits);
+			nk->info.pk = gnutls_privkey_get_pk_algorithm(k, &bits);
+			nk->info.curve = curve;
+			nk->info.server = c->server != 0;
 			nk->refs = 1;
 		}
 	}
@@ -408,7 +456,7 @@ static void holder_sign(struct holder *h, unsigned int i)
 			if (ch->ids[j] == id)
 				k = find_key(h, id);
 	}
-	if (k && tt_kh_check_sign(buf, (size_t)n, k->pk, &req, why,
+	if (k && tt_kh_check_sign(buf, (size_t)n, &k->info, &req, why,
 				  sizeof(why)) == 0) {
 		d.data = req.data;
 		d.size = req.len;
@@ -576,7 +624,7 @@ done:
 struct ext_key {
 	struct tt_kh	*kh;
 	uint32_t	id;
-	int		pk;
+	struct tt_kh_key info;
 	unsigned int	bits;
 };
 
@@ -635,11 +683,11 @@ static int ext_info(gnutls_privkey_t key, unsigned int flags, void *userdata)
 
 	(void)key;
 	if (flags & GNUTLS_PRIVKEY_INFO_PK_ALGO)
-		return e->pk;
+		return e->info.pk;
 	if (flags & GNUTLS_PRIVKEY_INFO_PK_ALGO_BITS)
 		return (int)e->bits;
 	if (flags & GNUTLS_PRIVKEY_INFO_HAVE_SIGN_ALGO)
-		return tls13_scheme(GNUTLS_FLAGS_TO_SIGN_ALGO(flags), e->pk);
+		return tls13_scheme(GNUTLS_FLAGS_TO_SIGN_ALGO(flags), &e->info);
 	if (flags & GNUTLS_PRIVKEY_INFO_SIGN_ALGO)
 		return 0;
 	return -1;
@@ -663,9 +711,12 @@ static void ext_deinit(gnutls_privkey_t key, void *userdata)
 }
 
 int tt_kh_load(struct tt_kh *kh, const char *path, gnutls_x509_crt_t crt,
-	       gnutls_privkey_t *key, uint32_t *id, char *why, size_t whylen)
+	       bool server, gnutls_privkey_t *key, uint32_t *id, char *why,
+	       size_t whylen)
 {
-	struct kh_ctl c = { .op = KH_LOAD };
+	struct kh_ctl c = { .op = KH_LOAD, .server = server };
+	gnutls_pubkey_t pub = NULL;
+	int curve = 0;
 	struct kh_ctl_reply r;
 	struct ext_key *e;
 	size_t klen = sizeof(c.keyid);
@@ -687,6 +738,11 @@ int tt_kh_load(struct tt_kh *kh, const char *path, gnutls_x509_crt_t crt,
 		return -EINVAL;
 	}
 	c.keyid_len = (uint32_t)klen;
+	if (gnutls_pubkey_init(&pub) == 0) {
+		if (gnutls_pubkey_import_x509(pub, crt, 0) == 0)
+			curve = pub_curve(pub);
+		gnutls_pubkey_deinit(pub);
+	}
 	c.id = ++kh->next_id;
 	memcpy(c.path, path, strlen(path) + 1);
 	if (send(kh->ctl, &c, sizeof(c), MSG_NOSIGNAL) < 0) {
@@ -714,7 +770,9 @@ int tt_kh_load(struct tt_kh *kh, const char *path, gnutls_x509_crt_t crt,
 	}
 	e->kh = kh;
 	e->id = c.id;
-	e->pk = pk;
+	e->info.pk = pk;
+	e->info.curve = curve;
+	e->info.server = server;
 	e->bits = bits;
 	ret = gnutls_privkey_import_ext4(*key, e, ext_sign_data, ext_sign_hash,
 					 NULL, ext_deinit, ext_info,

@@ -35,6 +35,13 @@ int tt_kh_start(struct tt_kh **out, char *why, size_t whylen);
 /* Ends the holder (it also ends when the caller's process is gone). */
 void tt_kh_stop(struct tt_kh *kh);
 pid_t tt_kh_pid(const struct tt_kh *kh);
+/*
+ * The holder's control socket: POLLHUP on it means the holder is gone.
+ * After daemon(3), tt_kh_adopt() makes this process the one that owns
+ * the holder (the holder is then no child of it).
+ */
+int tt_kh_fd(const struct tt_kh *kh);
+void tt_kh_adopt(struct tt_kh *kh);
 
 /*
  * The key holder private keys load through, or NULL: keys load into this
@@ -50,7 +57,8 @@ struct tt_kh *tt_kh_current(void);
  * Its deinit has the holder forget the key. *@id is the key's id.
  */
 int tt_kh_load(struct tt_kh *kh, const char *path, gnutls_x509_crt_t crt,
-	       gnutls_privkey_t *key, uint32_t *id, char *why, size_t whylen);
+	       bool server, gnutls_privkey_t *key, uint32_t *id, char *why,
+	       size_t whylen);
 
 /*
  * A channel that may sign once with the keys @ids: the holder gets one
@@ -80,13 +88,20 @@ struct tt_kh_sign_req {
 	unsigned char	data[TT_KH_MAX_DATA];
 };
 
+/* What the holder knows of a key it signs with. */
+struct tt_kh_key {
+	int	pk;		/* gnutls_pk_algorithm_t */
+	int	curve;		/* gnutls_ecc_curve_t for ECDSA, else 0 */
+	bool	server;		/* signs server (else client) CertificateVerify */
+};
+
 /*
  * Checks a signature request of @len bytes from a child: framing, a TLS
- * 1.3 scheme that @pk keys (gnutls_pk_algorithm_t) can make, the digest
- * length of that scheme, and for EdDSA a TLS 1.3 CertificateVerify
- * content. 0, or -EINVAL with the reason in @why.
+ * 1.3 scheme for @key (for ECDSA the one of its curve), the digest length
+ * of that scheme, and for EdDSA a TLS 1.3 CertificateVerify content of
+ * @key's side. 0, or -EINVAL with the reason in @why.
  */
-int tt_kh_check_sign(const void *buf, size_t len, int pk,
+int tt_kh_check_sign(const void *buf, size_t len, const struct tt_kh_key *key,
 		     struct tt_kh_sign_req *req, char *why, size_t whylen);
 
 #endif

@@ -275,6 +275,7 @@ static int run_daemon(const char *path, bool foreground, bool debug)
 		tt_err("daemon: %s", strerror(errno));
 		goto fail;
 	}
+	tt_kh_adopt(kh);	/* this process now owns it (and its keys) */
 	tt_daemon_apply_logging(&rt->cfg, foreground);
 	ret = tt_daemon_run(path, &rt, &caps, foreground, &tt_netlink_kernel);
 	tt_runtime_free(rt);

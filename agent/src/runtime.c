@@ -66,8 +66,8 @@ static int load_trust(const struct tt_config *cfg,
 static int load_held_pair(struct tt_runtime *rt, struct tt_kh *kh,
 			  gnutls_certificate_credentials_t cred,
 			  const struct tt_cfg_path *cert,
-			  const struct tt_cfg_path *key, char *why,
-			  size_t whylen)
+			  const struct tt_cfg_path *key, bool server,
+			  char *why, size_t whylen)
 {
 	gnutls_pcert_st pcerts[TT_MAX_CHAIN];
 	unsigned int n = TT_MAX_CHAIN;
@@ -85,7 +85,8 @@ static int load_held_pair(struct tt_runtime *rt, struct tt_kh *kh,
 	}
 	ret = gnutls_pcert_export_x509(&pcerts[0], &crt);
 	if (ret == 0)
-		ret = tt_kh_load(kh, key->path, crt, &pk, &id, why, whylen);
+		ret = tt_kh_load(kh, key->path, crt, server, &pk, &id, why,
+				 whylen);
 	else
 		snprintf(why, whylen, "%s", gnutls_strerror(ret));
 	if (crt)
@@ -119,7 +120,9 @@ static int load_pair(struct tt_runtime *rt, const char *section,
 	int ret;
 
 	if (kh) {
-		if (load_held_pair(rt, kh, cred, cert, key, why, sizeof(why)) == 0)
+		if (load_held_pair(rt, kh, cred, cert, key,
+				   strcmp(section, "server") == 0, why,
+				   sizeof(why)) == 0)
 			return 0;
 		tt_diag_add(diag, cfg->file, cert->line,
 			    "[%s] certificate %s / private-key %s: %s",

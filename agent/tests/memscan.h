@@ -13,7 +13,9 @@
 #ifndef TT_MEMSCAN_H
 #define TT_MEMSCAN_H
 
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,8 +72,12 @@ static int ms_needles(const char *keyfile, struct ms_secret *s)
 	for (size_t i = 0; i < n && i < 32; i++)
 		s->x[1][i] = v[n - 1 - i] ^ s->mask[i];
 	s->len[1] = n < 32 ? n : 32;
-	/* The second line of the PEM body: 64 characters of base64. */
-	body = strchr((const char *)pem.data, '\n');
+	/*
+	 * The second line of the PEM body (after certtool's text header):
+	 * 64 characters of base64.
+	 */
+	body = strstr((const char *)pem.data, "-----BEGIN");
+	body = body ? strchr(body, '\n') : NULL;
 	body = body ? strchr(body + 1, '\n') : NULL;
 	if (!body || strlen(body + 1) < 48)
 		return -1;
@@ -157,8 +163,12 @@ static int ms_scan(pid_t pid, const struct ms_secret *s)
 			size_t want = hi - a < sizeof(buf) ? hi - a : sizeof(buf);
 			ssize_t got = pread(mem, buf, want, (off_t)a);
 
-			if (got <= 0)
+			if (got <= 0) {
+				/* unreadable memory: not "clean" */
+				if (got < 0 && errno != EIO)
+					found = -1;
 				break;
+			}
 			for (int w = 0; w < MS_NEEDLES; w++)
 				if (ms_match(buf, (size_t)got, s, w))
 					found |= 1 << w;
@@ -171,6 +181,9 @@ static int ms_scan(pid_t pid, const struct ms_secret *s)
 	}
 	fclose(maps);
 	close(mem);
+	/* A process that went away while we looked was not looked at. */
+	if (kill(pid, 0) < 0)
+		return -1;
 	return found;
 }
 

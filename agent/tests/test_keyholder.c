@@ -85,17 +85,17 @@ TEST(load_checks_the_pair)
 	uint32_t id = 0;
 	char why[300] = "";
 
-	CHECK(tt_kh_load(kh, path("server.key"), crt, &k, &id, why,
+	CHECK(tt_kh_load(kh, path("server.key"), crt, true, &k, &id, why,
 			 sizeof(why)) == 0 && k && id);
 	gnutls_privkey_deinit(k);
 	k = NULL;
-	CHECK(tt_kh_load(kh, path("alice.key"), crt, &k, &id, why,
+	CHECK(tt_kh_load(kh, path("alice.key"), crt, true, &k, &id, why,
 			 sizeof(why)) == -EINVAL && !k);
 	CHECK_MSG(strstr(why, "does not belong"), "%s", why);
-	CHECK(tt_kh_load(kh, path("no-such.key"), crt, &k, &id, why,
+	CHECK(tt_kh_load(kh, path("no-such.key"), crt, true, &k, &id, why,
 			 sizeof(why)) == -EINVAL && !k);
 	CHECK_MSG(strstr(why, "No such file"), "%s", why);
-	CHECK(tt_kh_load(kh, path("server.pem"), crt, &k, &id, why,
+	CHECK(tt_kh_load(kh, path("server.pem"), crt, true, &k, &id, why,
 			 sizeof(why)) == -EINVAL && !k);
 	gnutls_x509_crt_deinit(crt);
 }
@@ -136,7 +136,7 @@ TEST(signs_once_per_channel_tls13_only)
 	int chan;
 
 	gnutls_rnd(GNUTLS_RND_NONCE, hash, sizeof(hash));
-	CHECK(tt_kh_load(kh, path("server.key"), crt, &k, &id, why,
+	CHECK(tt_kh_load(kh, path("server.key"), crt, true, &k, &id, why,
 			 sizeof(why)) == 0);
 	/* A good request: a SHA-256 digest, ECDSA P-256, once. */
 	chan = tt_kh_channel(kh, &id, 1);
@@ -162,8 +162,10 @@ TEST(signs_once_per_channel_tls13_only)
 		/* not a TLS 1.3 scheme (PKCS#1 v1.5, SHA-1 ECDSA) */
 		{ GNUTLS_SIGN_RSA_SHA256, TT_KH_HASH, 32, false },
 		{ GNUTLS_SIGN_ECDSA_SHA1, TT_KH_HASH, 20, false },
-		/* a scheme for another key type */
+		/* a scheme for another key type, or another curve */
 		{ GNUTLS_SIGN_RSA_PSS_RSAE_SHA256, TT_KH_HASH, 32, false },
+		{ GNUTLS_SIGN_ECDSA_SECP384R1_SHA384, TT_KH_HASH, 48, false },
+		{ GNUTLS_SIGN_ECDSA_SECP521R1_SHA512, TT_KH_HASH, 64, false },
 		/* a digest of the wrong length */
 		{ GNUTLS_SIGN_ECDSA_SECP256R1_SHA256, TT_KH_HASH, 48, false },
 		/* content where a digest belongs */
@@ -213,6 +215,12 @@ TEST(check_sign_eddsa_content)
 	struct tt_kh_sign_req req = { .key_id = 1,
 				      .algo = GNUTLS_SIGN_EDDSA_ED25519,
 				      .kind = TT_KH_DATA };
+	struct tt_kh_key client = { .pk = GNUTLS_PK_EDDSA_ED25519 };
+	struct tt_kh_key server = { .pk = GNUTLS_PK_EDDSA_ED25519,
+				    .server = true };
+	struct tt_kh_key p256 = { .pk = GNUTLS_PK_ECDSA,
+				  .curve = GNUTLS_ECC_CURVE_SECP256R1 };
+	struct tt_kh_key rsa = { .pk = GNUTLS_PK_RSA };
 	struct tt_kh_sign_req out;
 	size_t hdr = offsetof(struct tt_kh_sign_req, data);
 	const char *ctx = "TLS 1.3, client CertificateVerify";
@@ -221,45 +229,53 @@ TEST(check_sign_eddsa_content)
 	memset(req.data, ' ', 64);
 	memcpy(req.data + 64, ctx, strlen(ctx) + 1);
 	req.len = (uint32_t)(64 + strlen(ctx) + 1 + 32);
-	CHECK(tt_kh_check_sign(&req, hdr + req.len, GNUTLS_PK_EDDSA_ED25519,
-			       &out, why, sizeof(why)) == 0);
+	CHECK(tt_kh_check_sign(&req, hdr + req.len, &client, &out, why,
+			       sizeof(why)) == 0);
 	seed("eddsa", &req, hdr + req.len);
+	/* a client CertificateVerify is not the server key's to sign */
+	CHECK(tt_kh_check_sign(&req, hdr + req.len, &server, &out, why,
+			       sizeof(why)) == -EINVAL);
+	CHECK_MSG(strstr(why, "server CertificateVerify"), "%s", why);
 	{
 		struct tt_kh_sign_req h = {
 			.key_id = 1, .algo = GNUTLS_SIGN_ECDSA_SECP256R1_SHA256,
 			.kind = TT_KH_HASH, .len = 32 };
 
-		CHECK(tt_kh_check_sign(&h, hdr + 32, GNUTLS_PK_ECDSA, &out,
-				       why, sizeof(why)) == 0);
+		CHECK(tt_kh_check_sign(&h, hdr + 32, &p256, &out, why,
+				       sizeof(why)) == 0);
 		seed("ecdsa", &h, hdr + 32);
 		h.algo = GNUTLS_SIGN_RSA_PSS_RSAE_SHA384;
 		h.len = 48;
-		CHECK(tt_kh_check_sign(&h, hdr + 48, GNUTLS_PK_RSA, &out,
-				       why, sizeof(why)) == 0);
+		CHECK(tt_kh_check_sign(&h, hdr + 48, &rsa, &out, why,
+				       sizeof(why)) == 0);
 		seed("rsa-pss", &h, hdr + 48);
+		/* PKCS#1 v1.5 has no place in TLS 1.3 */
+		h.algo = GNUTLS_SIGN_RSA_SHA384;
+		CHECK(tt_kh_check_sign(&h, hdr + 48, &rsa, &out, why,
+				       sizeof(why)) == -EINVAL);
 	}
 	/* a hash length TLS 1.3 has not */
 	req.len -= 4;
-	CHECK(tt_kh_check_sign(&req, hdr + req.len, GNUTLS_PK_EDDSA_ED25519,
-			       &out, why, sizeof(why)) == -EINVAL);
+	CHECK(tt_kh_check_sign(&req, hdr + req.len, &client, &out, why,
+			       sizeof(why)) == -EINVAL);
 	req.len += 4;
 	/* another context: not a CertificateVerify */
 	req.data[70] ^= 1;
-	CHECK(tt_kh_check_sign(&req, hdr + req.len, GNUTLS_PK_EDDSA_ED25519,
-			       &out, why, sizeof(why)) == -EINVAL);
+	CHECK(tt_kh_check_sign(&req, hdr + req.len, &client, &out, why,
+			       sizeof(why)) == -EINVAL);
 	CHECK_MSG(strstr(why, "CertificateVerify"), "%s", why);
 	req.data[70] ^= 1;
 	/* EdDSA over a digest, EdDSA for an EC key, a framing lie */
 	req.kind = TT_KH_HASH;
-	CHECK(tt_kh_check_sign(&req, hdr + req.len, GNUTLS_PK_EDDSA_ED25519,
-			       &out, why, sizeof(why)) == -EINVAL);
+	CHECK(tt_kh_check_sign(&req, hdr + req.len, &client, &out, why,
+			       sizeof(why)) == -EINVAL);
 	req.kind = TT_KH_DATA;
-	CHECK(tt_kh_check_sign(&req, hdr + req.len, GNUTLS_PK_ECDSA,
-			       &out, why, sizeof(why)) == -EINVAL);
-	CHECK(tt_kh_check_sign(&req, hdr + req.len - 1, GNUTLS_PK_EDDSA_ED25519,
-			       &out, why, sizeof(why)) == -EINVAL);
-	CHECK(tt_kh_check_sign(&req, 3, GNUTLS_PK_EDDSA_ED25519,
-			       &out, why, sizeof(why)) == -EINVAL);
+	CHECK(tt_kh_check_sign(&req, hdr + req.len, &p256, &out, why,
+			       sizeof(why)) == -EINVAL);
+	CHECK(tt_kh_check_sign(&req, hdr + req.len - 1, &client, &out, why,
+			       sizeof(why)) == -EINVAL);
+	CHECK(tt_kh_check_sign(&req, 3, &client, &out, why,
+			       sizeof(why)) == -EINVAL);
 }
 
 /* ---- a real TLS 1.3 handshake whose server key is held ---- */
