@@ -6,7 +6,7 @@
 # fails a scenario on any kernel report or timeout), and ends with
 # "N passed, N failed", one case per scenario run.
 # Usage: e2e.sh [SCENARIO...]
-#   (smoke tags hostile stress compat nfs compat-notags nfs-notags)
+#   (smoke agent tags hostile stress compat nfs compat-notags nfs-notags)
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +16,7 @@ mkdir -p build/logs
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
-	scenarios=(smoke tags hostile stress compat nfs compat-notags nfs-notags)
+	scenarios=(smoke agent tags hostile stress compat nfs compat-notags nfs-notags)
 
 scripts/deps.sh kernel agent vm nfs-utils || exit 1
 [ -d build/linux/.git ] || scripts/kernel-tree.sh || exit 1
@@ -30,7 +30,8 @@ done
 echo "e2e: building the agent, tools, kernels (${variants[*]}) and test modules"
 start=$(date +%s)
 {
-	make -s -C agent && make -s -C vm/tools && scripts/nfs-utils.sh build &&
+	make -s -C agent all build/test/test_handshake build/test/test_live_netlink &&
+	make -s -C vm/tools && scripts/nfs-utils.sh build &&
 	for v in "${variants[@]}"; do
 		VARIANT=$v scripts/vm-kernel.sh --if-stale &&
 		make -s -C vm/module VARIANT="$v" || exit 1

@@ -8,6 +8,7 @@
  * find an attribute that is not there.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -68,6 +69,15 @@ TEST(discover_handshake)
 
 	CHECK(tt_nl_open(&nl) == 0);
 	ret = tt_nl_discover(&nl, &caps);
+	/*
+	 * TT_KERNEL_FEATURES set (the VM, on the patched kernel): the family
+	 * must be there, with session tags.
+	 */
+	if (getenv("TT_KERNEL_FEATURES")) {
+		CHECK_MSG(ret == 0, "discover: %s", strerror(-ret));
+		CHECK(caps.fam.id != 0 && caps.fam.has_accept &&
+		      caps.fam.has_done && caps.fam.mcgrp_tlshd && caps.tags);
+	}
 	if (ret == -ENOENT) {
 		fprintf(stderr, "  this kernel has no handshake family\n");
 		CHECK(caps.fam.id == 0 && !caps.tags);
