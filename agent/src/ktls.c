@@ -3,6 +3,7 @@
  * Kernel TLS installation from a finished GnuTLS TLS 1.3 session.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -11,7 +12,10 @@
 
 #include <linux/tls.h>
 
+#include <gnutls/socket.h>
+
 #include "ktls.h"
+#include "log.h"
 
 #ifndef SOL_TLS
 #define SOL_TLS 282
@@ -102,6 +106,18 @@ badsize:
 	return -EIO;
 }
 
+static bool gnutls_ktls_noted;	/* said once per process */
+
+/* The socket's upper layer is already "tls" (GnuTLS set it, no keys). */
+static bool ulp_is_tls(int fd)
+{
+	char ulp[16] = "";
+	socklen_t l = sizeof(ulp);
+
+	return getsockopt(fd, SOL_TCP, TCP_ULP, ulp, &l) == 0 &&
+	       strcmp(ulp, "tls") == 0;
+}
+
 int tt_ktls_install(gnutls_session_t session, int fd, char *why, size_t len)
 {
 	union crypto_info ci;
@@ -116,7 +132,30 @@ int tt_ktls_install(gnutls_session_t session, int fd, char *why, size_t len)
 		snprintf(why, len, "GnuTLS holds unread application data");
 		return -EPROTO;
 	}
-	if (setsockopt(fd, SOL_TCP, TCP_ULP, "tls", sizeof("tls")) < 0) {
+	/*
+	 * GnuTLS's own kTLS (ktls = true in its system configuration) has
+	 * already given the kernel the keys of the directions it could: both
+	 * is what we would have done; one is a socket we cannot complete
+	 * (the ULP is set) and must not hand over.
+	 */
+	switch (gnutls_transport_is_ktls_enabled(session)) {
+	case GNUTLS_KTLS_DUPLEX:
+		if (!gnutls_ktls_noted) {
+			gnutls_ktls_noted = true;
+			tt_notice("GnuTLS sets up kTLS itself (ktls = true in its system configuration); the agent uses its keys");
+		}
+		return 0;
+	case GNUTLS_KTLS_SEND:
+	case GNUTLS_KTLS_RECV:
+		snprintf(why, len, "GnuTLS's own kTLS (ktls = true in its system configuration) set up only the %s direction",
+			 gnutls_transport_is_ktls_enabled(session) ==
+			 GNUTLS_KTLS_SEND ? "send" : "receive");
+		return -EIO;
+	default:
+		break;
+	}
+	if (setsockopt(fd, SOL_TCP, TCP_ULP, "tls", sizeof("tls")) < 0 &&
+	    !(errno == EEXIST && ulp_is_tls(fd))) {
 		ret = -errno;
 		snprintf(why, len, "setsockopt(TCP_ULP, \"tls\"): %s",
 			 strerror(errno));

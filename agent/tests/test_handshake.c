@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -244,12 +245,21 @@ struct side {
 	struct tt_hs_params	p;
 	struct tt_hs_env	env;
 	struct tt_hs_result	res;
+	bool			preset_ulp;	/* "tls" ULP set, no keys */
+	int			preset_err;	/* errno of setting it, or 0 */
 };
 
 static void *server_thread(void *arg)
 {
 	struct side *s = arg;
 
+	/*
+	 * As GnuTLS's own kTLS can leave it: the ULP on the socket before the
+	 * handshake (records pass through it while it has no keys).
+	 */
+	if (s->preset_ulp &&
+	    setsockopt(s->p.fd, SOL_TCP, TCP_ULP, "tls", sizeof("tls")) < 0)
+		s->preset_err = errno;
 	tt_handshake_run(&s->p, &s->env, &s->res);
 	/*
 	 * A failed side hangs up, so that the other one does not wait; a
@@ -1000,6 +1010,34 @@ TEST(ktls_required_fails_cleanly)
 	done(&srv, &cli);
 }
 
+/*
+ * A socket whose upper layer is already "tls" without keys (what GnuTLS's
+ * own kTLS leaves when it sets the ULP but not the keys): the agent puts
+ * its keys there instead of failing.
+ */
+TEST(ktls_on_preset_ulp)
+{
+	struct side srv, cli;
+
+	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509, rt_alice);
+	side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_X509, rt_alice);
+	srv.preset_ulp = true;
+	srv.env.require_ktls = true;
+	cli.p.peername = "server.test";
+	run_pair(&srv, &cli);
+	show("server", &srv);
+	if (srv.preset_err) {
+		/* no "tls" ULP in this kernel: the VM's run has one */
+		CHECK_MSG(!strict_kernel, "TCP_ULP: %s", strerror(srv.preset_err));
+		fprintf(stderr, "  no tls ULP here (%s): checked in the VM\n",
+			strerror(srv.preset_err));
+	} else {
+		CHECK_MSG(srv.res.status == 0 && srv.res.ktls, "%s",
+			  srv.res.reason);
+	}
+	done(&srv, &cli);
+}
+
 /* The libkeyutils path, when this machine lets us use a keyring. */
 TEST(live_keyring)
 {
@@ -1135,6 +1173,7 @@ int main(int argc, char **argv)
 	RUN(client_certificate_purpose);
 	RUN(timeout_and_garbage);
 	RUN(ktls_required_fails_cleanly);
+	RUN(ktls_on_preset_ulp);
 	RUN(live_keyring);
 
 	mem_free(&ring);

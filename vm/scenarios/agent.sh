@@ -44,13 +44,9 @@ run() {
 }
 
 run test_live_netlink
+# With TT_KERNEL_FEATURES, a handshake that both sides completed without
+# kTLS fails its check (a side whose peer gave up may still lack it).
 run test_handshake "$certs" "$top/agent/tests/data"
-# No handshake here may have skipped kTLS.
-if grep -q "kTLS unavailable" "$out/test_handshake.log"; then
-	fail "test_handshake: a handshake ran without kTLS: $(grep -m1 'kTLS unavailable' "$out/test_handshake.log")"
-else
-	ok "test_handshake: every handshake installed kTLS"
-fi
 
 echo "agent: $fails failure(s)"
 [ "$fails" -eq 0 ]
