@@ -376,6 +376,141 @@ static int cmp_line(const void *a, const void *b)
 	return (x->line > y->line) - (x->line < y->line);
 }
 
+struct choice {
+	const char	*name;
+	int		value;
+};
+
+/*
+ * [@sec] @key, when set, must be one of the @n names of @ch: its value in
+ * *@out, or an error listing them. Returns whether *@out was set.
+ */
+static bool get_choice(struct parse_ctx *c, const char *sec, const char *key,
+		       const struct choice *ch, size_t n, int *out)
+{
+	char *v = get_value(c, sec, key), list[200] = "";
+	size_t off = 0;
+	bool found = false;
+
+	if (!v)
+		return false;
+	for (size_t i = 0; i < n && !found; i++) {
+		if (strcmp(v, ch[i].name) == 0) {
+			*out = ch[i].value;
+			found = true;
+		}
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+					i ? ", " : "", ch[i].name);
+		if (off >= sizeof(list))
+			off = sizeof(list) - 1;
+	}
+	if (!found)
+		perr(c, sec, key, "[%s] %s: \"%s\" is not one of %s", sec, key,
+		     v, list);
+	free(v);
+	return found;
+}
+
+static void parse_global(struct parse_ctx *c, struct tt_config *cfg)
+{
+	static const struct choice targets[] = {
+		{ "auto", TT_LOGT_AUTO }, { "stderr", TT_LOGT_STDERR },
+		{ "syslog", TT_LOGT_SYSLOG },
+	};
+	unsigned int u;
+	char *v;
+	int t;
+
+	v = get_value(c, "global", "log-level");
+	if (v) {
+		int l = tt_log_level_from_name(v);
+
+		if (l < 0)
+			perr(c, "global", "log-level",
+			     "[global] log-level: \"%s\" is not one of error, warning, notice, info, debug",
+			     v);
+		else
+			cfg->log_level = l;
+		free(v);
+	}
+	if (get_choice(c, "global", "log-target", targets, 3, &t))
+		cfg->log_target = t;
+	if (get_uint(c, "global", "max-in-flight", 1, 1024, &u))
+		cfg->max_in_flight = u;
+	if (get_uint(c, "global", "handshake-timeout", 1, 3600, &u))
+		cfg->timeout_ms = u * 1000;
+	if (get_uint(c, "global", "peer-key-ttl", 1, 86400, &u))
+		cfg->peer_key_ttl = u;
+	get_bool(c, "global", "session-tags", &cfg->session_tags);
+	if (g_key_file_has_key(c->kf, "global", "tags-dir", NULL)) {
+		struct tt_cfg_path p = { 0 };
+
+		get_path(c, "global", "tags-dir", &p);
+		if (p.path) {
+			free(cfg->tags_dir.path);
+			cfg->tags_dir = p;
+			cfg->tags_dir_default = false;
+		}
+	}
+}
+
+static void parse_trust(struct parse_ctx *c, struct tt_config *cfg)
+{
+	char *v = get_value(c, "trust", "ca-file");
+
+	if (v) {
+		if (strcmp(v, "system") == 0) {
+			cfg->trust_system = true;
+		} else {
+			cfg->trust_system = false;
+			get_path(c, "trust", "ca-file", &cfg->ca_file);
+		}
+		free(v);
+	}
+	get_path(c, "trust", "crl-file", &cfg->crl_file);
+}
+
+static void parse_server(struct parse_ctx *c, struct tt_config *cfg)
+{
+	static const struct choice modes[] = {
+		{ "ignore", TT_CLIENT_CERT_IGNORE },
+		{ "request", TT_CLIENT_CERT_REQUEST },
+		{ "require", TT_CLIENT_CERT_REQUIRE },
+	};
+	static const struct choice purposes[] = {
+		{ "client-auth", 0 }, { "any", 1 },
+	};
+	int v;
+
+	get_path(c, "server", "certificate", &cfg->server_cert);
+	get_path(c, "server", "private-key", &cfg->server_key);
+	check_pair(c, "server", &cfg->server_cert, &cfg->server_key);
+	if (get_choice(c, "server", "client-certificate", modes, 3, &v))
+		cfg->client_cert_mode = v;
+	get_path(c, "server", "client-ca", &cfg->client_ca);
+	get_bool(c, "server", "tags-with-system-trust", &cfg->tags_system_trust);
+	if (get_choice(c, "server", "client-certificate-purpose", purposes, 2,
+		       &v))
+		cfg->client_purpose_any = v;
+}
+
+/* The directory of @name (for relative paths); NULL when it has none. */
+static char *base_dir(const char *name)
+{
+	char *d;
+
+	if (!strchr(name, '/'))
+		return NULL;
+	d = strdup(name);
+	if (d)
+		*strrchr(d, '/') = '\0';
+	if (d && !*d) {
+		free(d);
+		d = strdup("/");
+	}
+	return d;
+}
+
 int tt_config_parse_buffer(const char *name, const char *buf, size_t len,
 			   struct tt_config *cfg, struct tt_diag *diag)
 {
@@ -383,21 +518,11 @@ int tt_config_parse_buffer(const char *name, const char *buf, size_t len,
 			       .diag = diag };
 	size_t first = diag->count;
 	GError *err = NULL;
-	unsigned int u;
-	char *v;
 
 	tt_config_defaults(cfg);
 	free(cfg->file);
 	cfg->file = strdup(name);
-	if (strchr(name, '/')) {
-		c.basedir = strdup(name);
-		if (c.basedir)
-			*strrchr(c.basedir, '/') = '\0';
-		if (c.basedir && !*c.basedir) {
-			free(c.basedir);
-			c.basedir = strdup("/");
-		}
-	}
+	c.basedir = base_dir(name);
 
 	if (memchr(buf, '\0', len)) {
 		perr(&c, NULL, NULL, "file contains a NUL byte");
@@ -413,93 +538,9 @@ int tt_config_parse_buffer(const char *name, const char *buf, size_t len,
 	}
 
 	check_schema(&c);
-
-	v = get_value(&c, "global", "log-level");
-	if (v) {
-		int l = tt_log_level_from_name(v);
-		if (l < 0)
-			perr(&c, "global", "log-level",
-			     "[global] log-level: \"%s\" is not one of error, warning, notice, info, debug",
-			     v);
-		else
-			cfg->log_level = l;
-		free(v);
-	}
-	v = get_value(&c, "global", "log-target");
-	if (v) {
-		if (strcmp(v, "auto") == 0)
-			cfg->log_target = TT_LOGT_AUTO;
-		else if (strcmp(v, "stderr") == 0)
-			cfg->log_target = TT_LOGT_STDERR;
-		else if (strcmp(v, "syslog") == 0)
-			cfg->log_target = TT_LOGT_SYSLOG;
-		else
-			perr(&c, "global", "log-target",
-			     "[global] log-target: \"%s\" is not one of auto, stderr, syslog",
-			     v);
-		free(v);
-	}
-	if (get_uint(&c, "global", "max-in-flight", 1, 1024, &u))
-		cfg->max_in_flight = u;
-	if (get_uint(&c, "global", "handshake-timeout", 1, 3600, &u))
-		cfg->timeout_ms = u * 1000;
-	if (get_uint(&c, "global", "peer-key-ttl", 1, 86400, &u))
-		cfg->peer_key_ttl = u;
-	get_bool(&c, "global", "session-tags", &cfg->session_tags);
-	if (g_key_file_has_key(c.kf, "global", "tags-dir", NULL)) {
-		struct tt_cfg_path p = { 0 };
-
-		get_path(&c, "global", "tags-dir", &p);
-		if (p.path) {
-			free(cfg->tags_dir.path);
-			cfg->tags_dir = p;
-			cfg->tags_dir_default = false;
-		}
-	}
-
-	v = get_value(&c, "trust", "ca-file");
-	if (v) {
-		if (strcmp(v, "system") == 0) {
-			cfg->trust_system = true;
-		} else {
-			cfg->trust_system = false;
-			get_path(&c, "trust", "ca-file", &cfg->ca_file);
-		}
-		free(v);
-	}
-	get_path(&c, "trust", "crl-file", &cfg->crl_file);
-
-	get_path(&c, "server", "certificate", &cfg->server_cert);
-	get_path(&c, "server", "private-key", &cfg->server_key);
-	check_pair(&c, "server", &cfg->server_cert, &cfg->server_key);
-	v = get_value(&c, "server", "client-certificate");
-	if (v) {
-		if (strcmp(v, "ignore") == 0)
-			cfg->client_cert_mode = TT_CLIENT_CERT_IGNORE;
-		else if (strcmp(v, "request") == 0)
-			cfg->client_cert_mode = TT_CLIENT_CERT_REQUEST;
-		else if (strcmp(v, "require") == 0)
-			cfg->client_cert_mode = TT_CLIENT_CERT_REQUIRE;
-		else
-			perr(&c, "server", "client-certificate",
-			     "[server] client-certificate: \"%s\" is not one of ignore, request, require",
-			     v);
-		free(v);
-	}
-	get_path(&c, "server", "client-ca", &cfg->client_ca);
-	get_bool(&c, "server", "tags-with-system-trust", &cfg->tags_system_trust);
-	v = get_value(&c, "server", "client-certificate-purpose");
-	if (v) {
-		if (strcmp(v, "client-auth") == 0)
-			cfg->client_purpose_any = false;
-		else if (strcmp(v, "any") == 0)
-			cfg->client_purpose_any = true;
-		else
-			perr(&c, "server", "client-certificate-purpose",
-			     "[server] client-certificate-purpose: \"%s\" is not one of client-auth, any",
-			     v);
-		free(v);
-	}
+	parse_global(&c, cfg);
+	parse_trust(&c, cfg);
+	parse_server(&c, cfg);
 	get_path(&c, "client", "certificate", &cfg->client_cert);
 	get_path(&c, "client", "private-key", &cfg->client_key);
 	check_pair(&c, "client", &cfg->client_cert, &cfg->client_key);

@@ -1038,18 +1038,12 @@ static void read_events(struct daemon *d, short revents)
 	}
 }
 
-int tt_daemon_run(const char *config_path, struct tt_runtime **rt,
-		  const struct tt_caps *caps, bool foreground,
-		  const struct tt_kernel_ops *ops)
+/* Signals as events, the children's sandbox, the request events. */
+static int daemon_setup(struct daemon *d)
 {
-	struct daemon d = { .config_path = config_path, .rt = rt, .caps = caps,
-			    .foreground = foreground, .ops = ops, .evfd = -1,
-			    .sigfd = -1 };
 	static const int keep_caps[] = { CAP_NET_ADMIN, CAP_SETPCAP };
-	struct pollfd *pfds = NULL;
 	sigset_t mask;
 	char line[200];
-	int ret, status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -1058,10 +1052,10 @@ int tt_daemon_run(const char *config_path, struct tt_runtime **rt,
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	d.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (d.sigfd < 0) {
+	d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->sigfd < 0) {
 		tt_err("signalfd: %s", strerror(errno));
-		return 1;
+		return -1;
 	}
 
 	/*
@@ -1074,25 +1068,105 @@ int tt_daemon_run(const char *config_path, struct tt_runtime **rt,
 	    tt_sandbox_init(line, sizeof(line)) < 0) {
 		tt_err("cannot build the handshake children's sandbox: %s",
 		       line);
-		goto out;
+		return -1;
 	}
-	d.evfd = ops->open_events(ops->ctx, caps);
-	if (d.evfd < 0) {
+	d->evfd = d->ops->open_events(d->ops->ctx, d->caps);
+	if (d->evfd < 0) {
 		tt_err("cannot listen for handshake requests: %s",
-		       strerror(-d.evfd));
-		goto out;
+		       strerror(-d->evfd));
+		return -1;
 	}
-	tt_sched_init(&d.sched, (*rt)->cfg.max_in_flight);
-	if (grow_slots(&d, d.sched.max) < 0)
-		goto out;
+	tt_sched_init(&d->sched, (*d->rt)->cfg.max_in_flight);
+	if (grow_slots(d, d->sched.max) < 0)
+		return -1;
 	/* Requests may have queued before we joined: look once. */
-	tt_sched_ready(&d.sched);
+	tt_sched_ready(&d->sched);
 	tt_notice("listening for handshake requests (max %u in flight)",
-		  d.sched.max);
+		  d->sched.max);
+	return 0;
+}
 
+/*
+ * What to wait for, in @pfds (room for nslots + 3): signals, requests,
+ * the key holder's hangup, the children's reports. Returns their number;
+ * *@next is the earliest deadline (-1: none).
+ */
+static unsigned int poll_set(struct daemon *d, struct pollfd *pfds,
+			     int64_t *next)
+{
+	unsigned int n = 0;
+	int64_t now, wake;
+
+	*next = -1;
+	pfds[n].fd = d->sigfd;
+	pfds[n++].events = POLLIN;
+	pfds[n].fd = d->sched.stopping ? -1 : d->evfd;
+	pfds[n++].events = POLLIN;
+	/* The key holder: only its hangup is of interest. */
+	pfds[n].fd = d->failed ? -1 : tt_kh_fd(tt_kh_current());
+	pfds[n++].events = 0;
+	for (unsigned int i = 0; i < d->nslots; i++) {
+		struct slot *s = &d->slots[i];
+
+		if (s->pid && s->report_fd >= 0) {
+			pfds[n].fd = s->report_fd;
+			pfds[n++].events = POLLIN;
+		}
+		if (s->pid && s->deadline && (*next < 0 || s->deadline < *next))
+			*next = s->deadline;
+	}
+	now = now_ms();
+	if (d->sched.stopping && d->stop_deadline > now &&
+	    (*next < 0 || d->stop_deadline < *next))
+		*next = d->stop_deadline;
+	wake = tt_sched_wakeup(&d->sched);
+	if (wake >= 0 && (*next < 0 || wake < *next))
+		*next = wake;
+	if (d->evfd < 0 && !d->sched.stopping &&
+	    (*next < 0 || d->reopen_at < *next))
+		*next = d->reopen_at;
+	return n;
+}
+
+/* Handles what poll() found in the @n entries of @pfds. */
+static void dispatch(struct daemon *d, const struct pollfd *pfds,
+		     unsigned int n)
+{
+	if (pfds[1].fd >= 0 && pfds[1].revents)
+		read_events(d, pfds[1].revents);
+	else if (d->evfd < 0 && !d->sched.stopping &&
+		 now_ms() >= d->reopen_at)
+		reopen_events(d);
+	if (pfds[2].fd >= 0 && (pfds[2].revents & (POLLHUP | POLLERR)))
+		holder_gone(d);
+	for (unsigned int k = 3; k < n; k++) {
+		if (!pfds[k].revents)
+			continue;
+		for (unsigned int i = 0; i < d->nslots; i++)
+			if (d->slots[i].pid &&
+			    d->slots[i].report_fd == pfds[k].fd)
+				read_report(d, &d->slots[i], MSG_DONTWAIT);
+	}
+	if (pfds[0].revents & POLLIN)
+		handle_signals(d);
+	check_deadlines(d);
+}
+
+int tt_daemon_run(const char *config_path, struct tt_runtime **rt,
+		  const struct tt_caps *caps, bool foreground,
+		  const struct tt_kernel_ops *ops)
+{
+	struct daemon d = { .config_path = config_path, .rt = rt, .caps = caps,
+			    .foreground = foreground, .ops = ops, .evfd = -1,
+			    .sigfd = -1 };
+	struct pollfd *pfds = NULL;
+	int status = 1;
+
+	if (daemon_setup(&d) < 0)
+		goto out;
 	for (;;) {
-		unsigned int n = 0, cap;
-		int64_t next = -1, now;
+		unsigned int n;
+		int64_t next, now;
 
 		tt_sched_tick(&d.sched, now_ms());
 		while (tt_sched_can_spawn(&d.sched))
@@ -1100,64 +1174,19 @@ int tt_daemon_run(const char *config_path, struct tt_runtime **rt,
 		if (d.sched.stopping && d.sched.inflight == 0)
 			break;
 
-		cap = d.nslots + 3;
 		free(pfds);
-		pfds = calloc(cap, sizeof(*pfds));
+		pfds = calloc(d.nslots + 3, sizeof(*pfds));
 		if (!pfds)
 			goto out;
-		pfds[n].fd = d.sigfd;
-		pfds[n++].events = POLLIN;
-		pfds[n].fd = d.sched.stopping ? -1 : d.evfd;
-		pfds[n++].events = POLLIN;
-		/* The key holder: only its hangup is of interest. */
-		pfds[n].fd = d.failed ? -1 : tt_kh_fd(tt_kh_current());
-		pfds[n++].events = 0;
-		for (unsigned int i = 0; i < d.nslots; i++) {
-			struct slot *s = &d.slots[i];
-
-			if (s->pid && s->report_fd >= 0) {
-				pfds[n].fd = s->report_fd;
-				pfds[n++].events = POLLIN;
-			}
-			if (s->pid && s->deadline &&
-			    (next < 0 || s->deadline < next))
-				next = s->deadline;
-		}
+		n = poll_set(&d, pfds, &next);
 		now = now_ms();
-		if (d.sched.stopping && d.stop_deadline > now &&
-		    (next < 0 || d.stop_deadline < next))
-			next = d.stop_deadline;
-		if (tt_sched_wakeup(&d.sched) >= 0 &&
-		    (next < 0 || tt_sched_wakeup(&d.sched) < next))
-			next = tt_sched_wakeup(&d.sched);
-		if (d.evfd < 0 && !d.sched.stopping &&
-		    (next < 0 || d.reopen_at < next))
-			next = d.reopen_at;
-		ret = poll(pfds, n, next < 0 ? -1 :
-			   (int)(next > now ? next - now : 0));
-		if (ret < 0 && errno != EINTR) {
+		if (poll(pfds, n, next < 0 ? -1 :
+			 (int)(next > now ? next - now : 0)) < 0 &&
+		    errno != EINTR) {
 			tt_err("poll: %s", strerror(errno));
 			goto out;
 		}
-		if (pfds[1].fd >= 0 && pfds[1].revents)
-			read_events(&d, pfds[1].revents);
-		else if (d.evfd < 0 && !d.sched.stopping &&
-			 now_ms() >= d.reopen_at)
-			reopen_events(&d);
-		if (pfds[2].fd >= 0 && (pfds[2].revents & (POLLHUP | POLLERR)))
-			holder_gone(&d);
-		for (unsigned int k = 3; k < n; k++) {
-			if (!pfds[k].revents)
-				continue;
-			for (unsigned int i = 0; i < d.nslots; i++)
-				if (d.slots[i].pid &&
-				    d.slots[i].report_fd == pfds[k].fd)
-					read_report(&d, &d.slots[i],
-						    MSG_DONTWAIT);
-		}
-		if (pfds[0].revents & POLLIN)
-			handle_signals(&d);
-		check_deadlines(&d);
+		dispatch(&d, pfds, n);
 	}
 	tt_notice("stopped");
 	status = d.failed ? 1 : 0;
@@ -1170,7 +1199,7 @@ out:
 			close(d.slots[i].sock_fd);
 	}
 	free(d.slots);
-	ops->close(ops->ctx);
+	d.ops->close(d.ops->ctx);
 	if (d.sigfd >= 0)
 		close(d.sigfd);
 	return status;

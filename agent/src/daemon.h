@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "runtime.h"
 #include "netlink.h"
 
 /*

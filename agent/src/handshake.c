@@ -700,19 +700,192 @@ int tt_hs_prepare(const struct tt_hs_params *p, struct tt_hs_env *env,
 				      &env->keyring_trust, NULL, why, whylen);
 }
 
+/* Credentials a handshake made for itself (freed when it ends). */
+struct hs_creds {
+	gnutls_certificate_credentials_t	own_x509;
+	gnutls_psk_client_credentials_t		psk_cli;
+	gnutls_psk_server_credentials_t		psk_srv;
+};
+
+static void hs_creds_free(struct hs_creds *cr)
+{
+	if (cr->own_x509)
+		gnutls_certificate_free_credentials(cr->own_x509);
+	if (cr->psk_cli)
+		gnutls_psk_free_client_credentials(cr->psk_cli);
+	if (cr->psk_srv)
+		gnutls_psk_free_server_credentials(cr->psk_srv);
+}
+
+/* PSK: the server finds keys by identity, the client offers the kernel's. */
+static int setup_psk(gnutls_session_t s, struct hs_ctx *c,
+		     struct hs_creds *cr)
+{
+	int ret;
+
+	if (c->server) {
+		ret = gnutls_psk_allocate_server_credentials(&cr->psk_srv);
+		if (ret < 0)
+			return -ENOMEM;
+		gnutls_psk_set_server_credentials_function2(cr->psk_srv,
+							    psk_server_cb);
+		ret = gnutls_credentials_set(s, GNUTLS_CRD_PSK, cr->psk_srv);
+	} else {
+		ret = psk_client_creds(c, &cr->psk_cli);
+		if (ret < 0)
+			return ret;
+		ret = gnutls_credentials_set(s, GNUTLS_CRD_PSK, cr->psk_cli);
+	}
+	if (ret < 0) {
+		set_reason(c->res, "gnutls_credentials_set: %s",
+			   gnutls_strerror(ret));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* The certificate credentials this request uses. */
+static int pick_x509(struct hs_ctx *c, struct hs_creds *cr,
+		     gnutls_certificate_credentials_t *out)
+{
+	const struct tt_runtime *rt = c->env->rt;
+	int ret;
+
+	if (c->p->has_cert) {
+		ret = keyring_x509_creds(c, &cr->own_x509);
+		if (ret < 0)
+			return ret;
+		*out = cr->own_x509;
+	} else if (c->server) {
+		*out = rt->server_creds;
+	} else if (c->p->auth_mode == TT_HS_AUTH_UNAUTH) {
+		/* Anonymous client: verify the server, show no cert. */
+		*out = rt->client_anon_creds ? rt->client_anon_creds :
+					       rt->client_creds;
+	} else {
+		*out = rt->client_creds;
+	}
+	if (!*out) {
+		set_reason(c->res, "no server certificate configured");
+		return -EIO;
+	}
+	return 0;
+}
+
+/* X.509: credentials, and who verifies whom. */
+static int setup_x509(gnutls_session_t s, struct hs_ctx *c,
+		      struct hs_creds *cr)
+{
+	const struct tt_config *cfg = &c->env->rt->cfg;
+	gnutls_certificate_credentials_t x509 = NULL;
+	int ret;
+
+	ret = pick_x509(c, cr, &x509);
+	if (ret < 0)
+		return ret;
+	ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, x509);
+	if (ret < 0) {
+		set_reason(c->res, "gnutls_credentials_set: %s",
+			   gnutls_strerror(ret));
+		return -EIO;
+	}
+	if (c->server) {
+		if (c->p->auth_mode == TT_HS_AUTH_X509 &&
+		    cfg->client_cert_mode != TT_CLIENT_CERT_IGNORE) {
+			c->verify = true;
+			c->require_cert = cfg->client_cert_mode ==
+					  TT_CLIENT_CERT_REQUIRE;
+			gnutls_certificate_server_set_request(s,
+				c->require_cert ? GNUTLS_CERT_REQUIRE :
+						  GNUTLS_CERT_REQUEST);
+			/*
+			 * Do not list our CA names: a client then presents
+			 * its certificate whoever issued it, and an untrusted
+			 * one is refused (and logged) instead of silently
+			 * degrading to an untagged anonymous session.
+			 */
+			gnutls_certificate_send_x509_rdn_sequence(s, 1);
+		}
+	} else {
+		if (c->p->peername && !is_ip_literal(c->p->peername))
+			gnutls_server_name_set(s, GNUTLS_NAME_DNS,
+					       c->p->peername,
+					       strlen(c->p->peername));
+		/*
+		 * Every client hello that is not PSK authenticates the
+		 * server (chain, and the peername when given):
+		 * "unauthenticated" (tls_client_hello_anon, NFS xprtsec=tls)
+		 * means that the client presents no certificate, not that it
+		 * trusts any server.
+		 */
+		c->verify = true;
+		c->require_cert = true;
+	}
+	if (c->verify)
+		gnutls_session_set_verify_function(s, verify_cb);
+	return 0;
+}
+
+/* A session for @c's side with TLS 1.3 priorities; 0 or an errno. */
+static uint32_t new_session(struct hs_ctx *c, gnutls_session_t *out)
+{
+	const char *prio_err = NULL;
+	char prio[256];
+	int ret;
+
+	ret = gnutls_init(out, (c->server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
+			       GNUTLS_NO_TICKETS);
+	if (ret < 0) {
+		*out = NULL;
+		set_reason(c->res, "gnutls_init: %s", gnutls_strerror(ret));
+		return ENOMEM;
+	}
+	gnutls_session_set_ptr(*out, c);
+	snprintf(prio, sizeof(prio), "%s%s", TT_PRIORITY_BASE,
+		 c->p->auth_mode == TT_HS_AUTH_PSK ? TT_PRIORITY_PSK_EXTRA : "");
+	ret = gnutls_priority_set_direct(*out, prio, &prio_err);
+	if (ret < 0) {
+		set_reason(c->res, "priority \"%s\": %s",
+			   prio_err ? prio_err : "", gnutls_strerror(ret));
+		return EIO;
+	}
+	return 0;
+}
+
+/* A failed handshake: its errno, the peer told why, the reason set. */
+static uint32_t handshake_failed(gnutls_session_t s, struct hs_ctx *c,
+				 int ret)
+{
+	uint32_t status = map_error(s, ret, c);
+
+	/* Tell the peer why, unless the link itself failed. */
+	if (c->psk_unknown)
+		(void)gnutls_alert_send(s, GNUTLS_AL_FATAL,
+					GNUTLS_A_UNKNOWN_PSK_IDENTITY);
+	else if (ret != GNUTLS_E_FATAL_ALERT_RECEIVED &&
+		 ret != GNUTLS_E_PUSH_ERROR && ret != GNUTLS_E_PULL_ERROR &&
+		 ret != GNUTLS_E_PREMATURE_TERMINATION &&
+		 ret != GNUTLS_E_TIMEDOUT)
+		(void)gnutls_alert_send_appropriate(s, ret);
+	if (!c->res->reason[0]) {
+		if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED)
+			set_reason(c->res, "peer sent alert: %s",
+				   gnutls_alert_get_name(gnutls_alert_get(s)));
+		else
+			set_reason(c->res, "handshake: %s",
+				   gnutls_strerror(ret));
+	}
+	return status;
+}
+
 void tt_handshake_run(const struct tt_hs_params *p, struct tt_hs_env *env,
 		      struct tt_hs_result *res)
 {
 	struct hs_ctx c = { .p = p, .env = env, .res = res };
 	const struct tt_config *cfg = &env->rt->cfg;
-	gnutls_certificate_credentials_t own_x509 = NULL;
-	gnutls_certificate_credentials_t x509 = NULL;
-	gnutls_psk_client_credentials_t psk_cli = NULL;
-	gnutls_psk_server_credentials_t psk_srv = NULL;
+	struct hs_creds cr = { 0 };
 	gnutls_session_t s = NULL;
 	uint32_t timeout = p->timeout_ms ? p->timeout_ms : cfg->timeout_ms;
-	const char *prio_err = NULL;
-	char prio[256];
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -720,142 +893,30 @@ void tt_handshake_run(const struct tt_hs_params *p, struct tt_hs_env *env,
 	if (p->msg_type != TT_HS_MSG_TYPE_CLIENTHELLO && !c.server) {
 		res->status = EINVAL;
 		set_reason(res, "unknown message type %u", p->msg_type);
-		return;
+		goto out;
 	}
 	if (p->auth_mode < TT_HS_AUTH_UNAUTH || p->auth_mode > TT_HS_AUTH_X509) {
 		res->status = EINVAL;
 		set_reason(res, "unknown authentication mode %u", p->auth_mode);
-		return;
-	}
-
-	ret = gnutls_init(&s, (c.server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
-			      GNUTLS_NO_TICKETS);
-	if (ret < 0) {
-		res->status = ENOMEM;
-		set_reason(res, "gnutls_init: %s", gnutls_strerror(ret));
-		return;
-	}
-	gnutls_session_set_ptr(s, &c);
-	snprintf(prio, sizeof(prio), "%s%s", TT_PRIORITY_BASE,
-		 p->auth_mode == TT_HS_AUTH_PSK ? TT_PRIORITY_PSK_EXTRA : "");
-	ret = gnutls_priority_set_direct(s, prio, &prio_err);
-	if (ret < 0) {
-		res->status = EIO;
-		set_reason(res, "priority \"%s\": %s", prio_err ? prio_err : "",
-			   gnutls_strerror(ret));
 		goto out;
 	}
-
-	if (p->auth_mode == TT_HS_AUTH_PSK) {
-		if (c.server) {
-			ret = gnutls_psk_allocate_server_credentials(&psk_srv);
-			if (ret < 0) {
-				res->status = ENOMEM;
-				goto out;
-			}
-			gnutls_psk_set_server_credentials_function2(psk_srv,
-								    psk_server_cb);
-			ret = gnutls_credentials_set(s, GNUTLS_CRD_PSK, psk_srv);
-		} else {
-			ret = psk_client_creds(&c, &psk_cli);
-			if (ret < 0) {
-				res->status = (uint32_t)-ret;
-				goto out;
-			}
-			ret = gnutls_credentials_set(s, GNUTLS_CRD_PSK, psk_cli);
-		}
-	} else {
-		if (p->has_cert) {
-			ret = keyring_x509_creds(&c, &own_x509);
-			if (ret < 0) {
-				res->status = (uint32_t)-ret;
-				goto out;
-			}
-			x509 = own_x509;
-		} else if (c.server) {
-			x509 = env->rt->server_creds;
-		} else if (p->auth_mode == TT_HS_AUTH_UNAUTH) {
-			/* Anonymous client: verify the server, show no cert. */
-			x509 = env->rt->client_anon_creds ?
-			       env->rt->client_anon_creds : env->rt->client_creds;
-		} else {
-			x509 = env->rt->client_creds;
-		}
-		if (!x509) {
-			res->status = EIO;
-			set_reason(res, "no server certificate configured");
-			goto out;
-		}
-		ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, x509);
-		if (c.server) {
-			if (p->auth_mode == TT_HS_AUTH_X509 &&
-			    cfg->client_cert_mode != TT_CLIENT_CERT_IGNORE) {
-				c.verify = true;
-				c.require_cert = cfg->client_cert_mode ==
-						 TT_CLIENT_CERT_REQUIRE;
-				gnutls_certificate_server_set_request(s,
-					c.require_cert ? GNUTLS_CERT_REQUIRE :
-							 GNUTLS_CERT_REQUEST);
-				/*
-				 * Do not list our CA names: a client then
-				 * presents its certificate whoever issued it,
-				 * and an untrusted one is refused (and logged)
-				 * instead of silently degrading to an
-				 * untagged anonymous session.
-				 */
-				gnutls_certificate_send_x509_rdn_sequence(s, 1);
-			}
-		} else {
-			if (p->peername && !is_ip_literal(p->peername))
-				gnutls_server_name_set(s, GNUTLS_NAME_DNS,
-						       p->peername,
-						       strlen(p->peername));
-			/*
-			 * Every client hello that is not PSK authenticates
-			 * the server (chain, and the peername when given):
-			 * "unauthenticated" (tls_client_hello_anon, NFS
-			 * xprtsec=tls) means that the client presents no
-			 * certificate, not that it trusts any server.
-			 */
-			c.verify = true;
-			c.require_cert = true;
-		}
-		if (c.verify)
-			gnutls_session_set_verify_function(s, verify_cb);
-	}
+	res->status = new_session(&c, &s);
+	if (res->status)
+		goto out;
+	ret = p->auth_mode == TT_HS_AUTH_PSK ? setup_psk(s, &c, &cr) :
+					       setup_x509(s, &c, &cr);
 	if (ret < 0) {
-		res->status = EIO;
-		set_reason(res, "gnutls_credentials_set: %s", gnutls_strerror(ret));
+		res->status = (uint32_t)-ret;
 		goto out;
 	}
 
 	gnutls_transport_set_int(s, p->fd);
 	gnutls_handshake_set_timeout(s, timeout);
 	ret = do_handshake(s, p->fd, timeout);
-	if (ret < 0) {
-		res->status = map_error(s, ret, &c);
-		/* Tell the peer why, unless the link itself failed. */
-		if (c.psk_unknown)
-			(void)gnutls_alert_send(s, GNUTLS_AL_FATAL,
-						GNUTLS_A_UNKNOWN_PSK_IDENTITY);
-		else if (ret != GNUTLS_E_FATAL_ALERT_RECEIVED &&
-		    ret != GNUTLS_E_PUSH_ERROR && ret != GNUTLS_E_PULL_ERROR &&
-		    ret != GNUTLS_E_PREMATURE_TERMINATION &&
-		    ret != GNUTLS_E_TIMEDOUT)
-			(void)gnutls_alert_send_appropriate(s, ret);
-		if (!res->reason[0]) {
-			if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED)
-				set_reason(res, "peer sent alert: %s",
-					   gnutls_alert_get_name(gnutls_alert_get(s)));
-			else
-				set_reason(res, "handshake: %s",
-					   gnutls_strerror(ret));
-		}
-		goto out;
-	}
-	after_handshake(s, &c);
-	if (res->status)
-		tp_tags_free(&res->tags);
+	if (ret < 0)
+		res->status = handshake_failed(s, &c, ret);
+	else
+		after_handshake(s, &c);
 
 out:
 	if (res->status) {
@@ -864,15 +925,11 @@ out:
 	}
 	/* No bye: after kTLS the kernel owns the record layer. */
 	peer_crt_free(&c);
-	gnutls_deinit(s);
-	if (own_x509)
-		gnutls_certificate_free_credentials(own_x509);
+	if (s)
+		gnutls_deinit(s);
+	hs_creds_free(&cr);
 	if (env->keyring_trust) {
 		gnutls_certificate_free_credentials(env->keyring_trust);
 		env->keyring_trust = NULL;
 	}
-	if (psk_cli)
-		gnutls_psk_free_client_credentials(psk_cli);
-	if (psk_srv)
-		gnutls_psk_free_server_credentials(psk_srv);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "runtime.h"
 #include "keys.h"
 #include "nlcodec.h"
 #include "tagpolicy.h"

@@ -15,6 +15,7 @@
 #include <keyutils.h>
 
 #include "config.h"
+#include "runtime.h"
 #include "daemon.h"
 #include "handshake.h"
 #include "keys.h"

@@ -13,6 +13,7 @@
 #include <gnutls/x509.h>
 
 #include "config.h"
+#include "runtime.h"
 #include "keyholder.h"
 #include "log.h"
 #include "tagpolicy.h"

@@ -17,6 +17,7 @@
 #include <glib.h>
 
 #include "config.h"
+#include "runtime.h"
 #include "handshake.h"
 #include "log.h"
 #include "tagpolicy.h"

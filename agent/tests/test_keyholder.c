@@ -25,6 +25,7 @@
 #include <gnutls/x509.h>
 
 #include "config.h"
+#include "runtime.h"
 #include "diag.h"
 #include "keyholder.h"
 #include "log.h"

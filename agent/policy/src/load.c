@@ -296,25 +296,20 @@ static bool load_purpose(struct loader *ld, yaml_document_t *doc,
 	return ok;
 }
 
-static void load_filter(struct loader *ld, yaml_document_t *doc,
-			yaml_node_t *key, yaml_node_t *val)
-{
-	yaml_node_t *type = NULL, *pattern = NULL, *purpose = NULL;
-	struct tp_filter f = { 0 };
-	char qn[Q_SIZE], q[Q_SIZE];
+/* The nodes of a filter's mapping. */
+struct filter_nodes {
+	yaml_node_t	*type;
+	yaml_node_t	*pattern;
+	yaml_node_t	*purpose;
+};
 
-	quote(sval(key), slen(key), qn, sizeof(qn));
-	if (has_nul(key) || !tp_name_valid(sval(key))) {
-		lerror(ld, ld->cur, node_line(key),
-		       "invalid filter name '%s' (want [A-Za-z0-9_-], 1 to %d characters)",
-		       qn, TP_NAME_MAX);
-		return;
-	}
-	if (val->type != YAML_MAPPING_NODE) {
-		lerror(ld, ld->cur, node_line(val),
-		       "filter '%s' is not a mapping", qn);
-		goto add;
-	}
+/* The keys of filter @qn's mapping @val into @n; others are errors. */
+static void filter_keys(struct loader *ld, yaml_document_t *doc,
+			yaml_node_t *val, const char *qn,
+			struct filter_nodes *n)
+{
+	char q[Q_SIZE];
+
 	for (yaml_node_pair_t *p = val->data.mapping.pairs.start;
 	     p < val->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(doc, p->key);
@@ -327,11 +322,11 @@ static void load_filter(struct loader *ld, yaml_document_t *doc,
 			continue;
 		}
 		if (strcmp(sval(k), "type") == 0)
-			slot = &type;
+			slot = &n->type;
 		else if (strcmp(sval(k), "pattern") == 0)
-			slot = &pattern;
+			slot = &n->pattern;
 		else if (strcmp(sval(k), "purpose") == 0)
-			slot = &purpose;
+			slot = &n->purpose;
 		else {
 			quote(sval(k), slen(k), q, sizeof(q));
 			lerror(ld, ld->cur, node_line(k),
@@ -345,70 +340,23 @@ static void load_filter(struct loader *ld, yaml_document_t *doc,
 		}
 		*slot = v;
 	}
+}
 
-	if (!type) {
-		lerror(ld, ld->cur, node_line(val), "filter '%s' has no type", qn);
-		goto add;
-	}
-	if (!is_scalar(type) || has_nul(type)) {
-		lerror(ld, ld->cur, node_line(type),
-		       "type of filter '%s' is not a string", qn);
-		goto add;
-	}
-	int t = lookup_type(sval(type));
+/* The pattern: of filter @qn, of type @tn taking @arg, into @f. */
+static void filter_pattern(struct loader *ld, yaml_node_t *pattern,
+			   enum tp_arg arg, const char *tn, const char *qn,
+			   struct tp_filter *f)
+{
+	char q[Q_SIZE];
 
-	if (t < 0) {
-		quote(sval(type), slen(type), q, sizeof(q));
-		lerror(ld, ld->cur, node_line(type),
-		       "unknown filter type '%s' for filter '%s'", q, qn);
-		goto add;
-	}
-	f.type = (enum tp_ftype)t;
-	const char *tn = tp_ftypes[t].name;
-	enum tp_arg arg = tp_ftypes[t].arg;
-
-	if (arg == TP_ARG_PURPOSE) {
-		if (pattern) {
-			lerror(ld, ld->cur, node_line(pattern),
-			       "filter '%s': type %s takes purpose:, not pattern:",
-			       qn, tn);
-		}
-		if (!purpose) {
-			lerror(ld, ld->cur, node_line(val),
-			       "filter '%s' (type %s) has no purpose list", qn, tn);
-		} else {
-			load_purpose(ld, doc, purpose, &f, qn);
-		}
-		goto add;
-	}
-
-	/* Every other type takes a pattern: (optional for selfSigned). */
-	if (purpose) {
-		lerror(ld, ld->cur, node_line(purpose),
-		       "filter '%s': type %s takes pattern:, not purpose:", qn, tn);
-	}
-	if (!pattern) {
-		if (arg == TP_ARG_OPTBOOL) {
-			f.want = true;
-			goto add;
-		}
-		lerror(ld, ld->cur, node_line(val),
-		       "filter '%s' (type %s) has no pattern", qn, tn);
-		goto add;
-	}
-	if (!is_scalar(pattern) || has_nul(pattern)) {
-		lerror(ld, ld->cur, node_line(pattern),
-		       "pattern of filter '%s' is not a string", qn);
-		goto add;
-	}
 	quote(sval(pattern), slen(pattern), q, sizeof(q));
-	f.arg_text = xstrdup(ld, sval(pattern));
-	if (!f.arg_text)
-		goto add;
+	f->arg_text = xstrdup(ld, sval(pattern));
+	if (!f->arg_text)
+		return;
 
 	switch (arg) {
 	case TP_ARG_TIME:
-		if (!tp_parse_time(sval(pattern), &f.threshold)) {
+		if (!tp_parse_time(sval(pattern), &f->threshold)) {
 			lerror(ld, ld->cur, node_line(pattern),
 			       "bad time '%s' in filter '%s' (want YYYY-MM-DD HH:MM:SS, UTC)",
 			       q, qn);
@@ -416,9 +364,9 @@ static void load_filter(struct loader *ld, yaml_document_t *doc,
 		break;
 	case TP_ARG_OPTBOOL:
 		if (strcmp(sval(pattern), "true") == 0) {
-			f.want = true;
+			f->want = true;
 		} else if (strcmp(sval(pattern), "false") == 0) {
-			f.want = false;
+			f->want = false;
 		} else {
 			lerror(ld, ld->cur, node_line(pattern),
 			       "pattern of filter '%s' must be \"true\" or \"false\" for type %s",
@@ -434,22 +382,110 @@ static void load_filter(struct loader *ld, yaml_document_t *doc,
 			       qn, w, TP_MAX_WILDCARDS);
 			break;
 		}
-		f.pattern = xstrdup(ld, sval(pattern));
+		f->pattern = xstrdup(ld, sval(pattern));
 		/* Serials and fingerprints are hex: compare in lowercase. */
-		if (f.pattern && (f.type == TP_F_SERIAL ||
-				  f.type == TP_F_FINGERPRINT))
-			for (char *c = f.pattern; *c; c++)
+		if (f->pattern && (f->type == TP_F_SERIAL ||
+				   f->type == TP_F_FINGERPRINT))
+			for (char *c = f->pattern; *c; c++)
 				if (*c >= 'A' && *c <= 'Z')
 					*c = (char)(*c - 'A' + 'a');
-		if (f.pattern)
-			tp_pattern_compile(f.pattern, &f.cpat);
+		if (f->pattern)
+			tp_pattern_compile(f->pattern, &f->cpat);
 		break;
 	}
 	case TP_ARG_PURPOSE:
 		break;
 	}
+}
 
-add:
+/* The type: of filter @qn (mapping @val) and its argument, into @f. */
+static void filter_body(struct loader *ld, yaml_document_t *doc,
+			yaml_node_t *val, const struct filter_nodes *n,
+			const char *qn, struct tp_filter *f)
+{
+	char q[Q_SIZE];
+	const char *tn;
+	enum tp_arg arg;
+	int t;
+
+	if (!n->type) {
+		lerror(ld, ld->cur, node_line(val), "filter '%s' has no type", qn);
+		return;
+	}
+	if (!is_scalar(n->type) || has_nul(n->type)) {
+		lerror(ld, ld->cur, node_line(n->type),
+		       "type of filter '%s' is not a string", qn);
+		return;
+	}
+	t = lookup_type(sval(n->type));
+	if (t < 0) {
+		quote(sval(n->type), slen(n->type), q, sizeof(q));
+		lerror(ld, ld->cur, node_line(n->type),
+		       "unknown filter type '%s' for filter '%s'", q, qn);
+		return;
+	}
+	f->type = (enum tp_ftype)t;
+	tn = tp_ftypes[t].name;
+	arg = tp_ftypes[t].arg;
+
+	if (arg == TP_ARG_PURPOSE) {
+		if (n->pattern) {
+			lerror(ld, ld->cur, node_line(n->pattern),
+			       "filter '%s': type %s takes purpose:, not pattern:",
+			       qn, tn);
+		}
+		if (!n->purpose)
+			lerror(ld, ld->cur, node_line(val),
+			       "filter '%s' (type %s) has no purpose list", qn, tn);
+		else
+			load_purpose(ld, doc, n->purpose, f, qn);
+		return;
+	}
+
+	/* Every other type takes a pattern: (optional for selfSigned). */
+	if (n->purpose) {
+		lerror(ld, ld->cur, node_line(n->purpose),
+		       "filter '%s': type %s takes pattern:, not purpose:", qn, tn);
+	}
+	if (!n->pattern) {
+		if (arg == TP_ARG_OPTBOOL) {
+			f->want = true;
+			return;
+		}
+		lerror(ld, ld->cur, node_line(val),
+		       "filter '%s' (type %s) has no pattern", qn, tn);
+		return;
+	}
+	if (!is_scalar(n->pattern) || has_nul(n->pattern)) {
+		lerror(ld, ld->cur, node_line(n->pattern),
+		       "pattern of filter '%s' is not a string", qn);
+		return;
+	}
+	filter_pattern(ld, n->pattern, arg, tn, qn, f);
+}
+
+static void load_filter(struct loader *ld, yaml_document_t *doc,
+			yaml_node_t *key, yaml_node_t *val)
+{
+	struct filter_nodes n = { 0 };
+	struct tp_filter f = { 0 };
+	char qn[Q_SIZE];
+
+	quote(sval(key), slen(key), qn, sizeof(qn));
+	if (has_nul(key) || !tp_name_valid(sval(key))) {
+		lerror(ld, ld->cur, node_line(key),
+		       "invalid filter name '%s' (want [A-Za-z0-9_-], 1 to %d characters)",
+		       qn, TP_NAME_MAX);
+		return;
+	}
+	if (val->type != YAML_MAPPING_NODE) {
+		lerror(ld, ld->cur, node_line(val),
+		       "filter '%s' is not a mapping", qn);
+	} else {
+		filter_keys(ld, doc, val, qn, &n);
+		filter_body(ld, doc, val, &n, qn, &f);
+	}
+
 	/*
 	 * A broken filter is still recorded so that tags naming it do not
 	 * also report "unknown filter"; the load fails anyway.

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "runtime.h"
 #include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
