@@ -10,6 +10,8 @@
 # TP_CFLAGS: -I for tagpolicy.h plus GnuTLS and libyaml compile flags.
 # TP_LIBS:   the static library followed by the libraries it needs.
 # TP_LIB:    the static library alone (for dependencies).
+# TP_LIB_SAN, TP_LIBS_SAN: the same built with ASan+UBSan (make lib-san),
+#            for sanitized tests of the code that links it.
 
 TP_DIR := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 TP_PKGS := gnutls yaml-0.1
@@ -18,3 +20,5 @@ TP_PKG_LIBS := $(shell pkg-config --libs $(TP_PKGS))
 TP_LIB := $(TP_DIR)/build/libtagpolicy.a
 TP_CFLAGS := -I$(TP_DIR) $(TP_PKG_CFLAGS)
 TP_LIBS := $(TP_LIB) $(TP_PKG_LIBS)
+TP_LIB_SAN := $(TP_DIR)/build/libtagpolicy-san.a
+TP_LIBS_SAN := $(TP_LIB_SAN) $(TP_PKG_LIBS)
