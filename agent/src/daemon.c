@@ -385,6 +385,7 @@ static void child_sandbox(struct daemon *d, int rep, struct tt_accept *acc)
 		close(acc->sockfd);
 		acc->sockfd = TT_SANDBOX_PEER_FD;
 	}
+	tt_kh_seal();	/* no key is handed to the holder from here on */
 	if (tt_sandbox_enter(why, sizeof(why)) < 0) {
 		tt_err("cannot sandbox the handshake child: %s", why);
 		fflush(stderr);
@@ -409,19 +410,33 @@ child_main(struct daemon *d, int rep, int kh_chan)
 	struct tt_accept acc;
 	char esc[4 * TT_PEERNAME_MAX + 1], why[256];
 	uint32_t timeout;
+	int ret;
 
 	child_setup(d, kh_chan);
 	timeout = child_accept(d, rep, &acc);
 	tt_hs_params_from_accept(&acc, &p);
-	/* Files the handshake needs are read now: the sandbox forbids it. */
-	if (tt_hs_prepare(&p, &env, why, sizeof(why)) < 0) {
+	/*
+	 * Files the handshake needs are read now, and a private key the
+	 * request names goes to the key holder: the sandbox forbids both.
+	 */
+	ret = tt_hs_prepare(&p, &env, why, sizeof(why));
+	if (ret < 0) {
 		memset(&res, 0, sizeof(res));
-		res.status = EIO;
-		snprintf(res.reason, sizeof(res.reason), "trust store: %.200s", why);
+		res.status = ret == -EACCES ? EACCES : EIO;
+		snprintf(res.reason, sizeof(res.reason), "%.250s", why);
 		tt_err("%s", res.reason);
 		child_report_result(rep, &acc, &res, false);
 		_exit(0);
 	}
+	/*
+	 * Its key is with the holder: the keyring the kernel linked into
+	 * this process for the request is not needed any more, and without
+	 * it this process no longer possesses the key (a key that grants
+	 * read to its owner's uid stays readable, as it is to any uid 0).
+	 */
+	if (env.keyring_creds && keyctl_clear(KEY_SPEC_PROCESS_KEYRING) < 0 &&
+	    errno != ENOKEY)
+		tt_warn("cannot drop the request's keyring: %s", strerror(errno));
 	child_sandbox(d, rep, &acc);
 	p.fd = acc.sockfd;
 	/* Backstop: the handshake itself gives up at @timeout. */
@@ -487,7 +502,8 @@ static void spawn(struct daemon *d)
 		tt_sched_failed(&d->sched, false, now_ms());
 		return;
 	}
-	if (kh && rt->nheld) {
+	/* Also without configured keys: a request may name one of its own. */
+	if (kh) {
 		chan = tt_kh_channel(kh, rt->held_ids, rt->nheld);
 		if (chan < 0) {
 			tt_err("no channel to the key holder: %s",

@@ -20,6 +20,7 @@
 #include <gnutls/x509.h>
 
 #include "handshake.h"
+#include "keyholder.h"
 #include "ktls.h"
 #include "log.h"
 #include "report.h"
@@ -290,12 +291,9 @@ static int import_pair(gnutls_certificate_credentials_t cred,
 	return ret;
 }
 
-/*
- * Credentials with the trust store (the client CAs on the server side)
- * and the certificate from the keyring.
- */
-static int keyring_x509_creds(struct hs_ctx *c,
-			      gnutls_certificate_credentials_t *out)
+/* Without a key holder: the certificate and the key read here. */
+static int keyring_x509_read(struct hs_ctx *c,
+			     gnutls_certificate_credentials_t *out)
 {
 	const struct tt_keyops *k = c->env->keys;
 	unsigned char *cert = NULL, *key = NULL;
@@ -342,6 +340,21 @@ static int keyring_x509_creds(struct hs_ctx *c,
 	free(key);
 	free(cert);
 	return ret;
+}
+
+/*
+ * Credentials with the trust store (the client CAs on the server side)
+ * and the certificate from the keyring.
+ */
+static int keyring_x509_creds(struct hs_ctx *c,
+			      gnutls_certificate_credentials_t *out)
+{
+	if (c->env->keyring_creds) {	/* prepared, the key held */
+		*out = c->env->keyring_creds;
+		c->env->keyring_creds = NULL;
+		return 0;
+	}
+	return keyring_x509_read(c, out);
 }
 
 static int psk_server_cb(gnutls_session_t session,
@@ -689,15 +702,125 @@ tags:
 	}
 }
 
+/* Trust-only credentials (tt_runtime_trust_creds), the reason prefixed. */
+static int prepare_trust(const struct tt_config *cfg, bool for_clients,
+			 gnutls_certificate_credentials_t *out, char *why,
+			 size_t whylen)
+{
+	char err[200];
+	int ret;
+
+	ret = tt_runtime_trust_creds(cfg, for_clients, out, NULL, err,
+				     sizeof(err));
+	if (ret < 0)
+		snprintf(why, whylen, "trust store: %s", err);
+	return ret;
+}
+
+/* The certificate chain of key @serial (DER, or PEM) into @pcerts. */
+static int read_keyring_chain(const struct tt_keyops *k, int32_t serial,
+			      gnutls_pcert_st *pcerts, unsigned int *n,
+			      char *why, size_t whylen)
+{
+	unsigned char *cert = NULL;
+	unsigned int max = *n;
+	size_t clen = 0;
+	gnutls_datum_t d;
+	int ret;
+
+	ret = k->read(k->ctx, serial, &cert, &clen);
+	if (ret < 0) {
+		snprintf(why, whylen, "cannot read certificate key %d: %s",
+			 serial, strerror(-ret));
+		return -EACCES;
+	}
+	d.data = cert;
+	d.size = (unsigned int)clen;
+	ret = gnutls_pcert_list_import_x509_raw(pcerts, n, &d,
+						GNUTLS_X509_FMT_DER, 0);
+	if (ret < 0) {
+		*n = max;
+		ret = gnutls_pcert_list_import_x509_raw(pcerts, n, &d,
+							GNUTLS_X509_FMT_PEM, 0);
+	}
+	free(cert);
+	if (ret < 0) {
+		snprintf(why, whylen, "keyring certificate %d: %s", serial,
+			 gnutls_strerror(ret));
+		return -EACCES;
+	}
+	return 0;
+}
+
+/*
+ * A request that brings its own certificate, in a child with a key
+ * holder: the trust store, the certificate (public, read here) and the
+ * private key, which goes to the holder unread (tt_kh_take_key()).
+ */
+static int held_keyring_creds(const struct tt_hs_params *p,
+			      struct tt_hs_env *env, char *why, size_t whylen)
+{
+	bool server = p->msg_type == TT_HS_MSG_TYPE_SERVERHELLO;
+	gnutls_certificate_credentials_t cred = NULL;
+	gnutls_pcert_st pcerts[16];
+	unsigned int n = 16;
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_privkey_t key = NULL;
+	int ret;
+
+	ret = read_keyring_chain(env->keys, p->cert_serial, pcerts, &n, why,
+				 whylen);
+	if (ret < 0)
+		return ret;
+	ret = gnutls_pcert_export_x509(&pcerts[0], &crt);
+	if (ret < 0) {
+		snprintf(why, whylen, "keyring certificate %d: %s",
+			 p->cert_serial, gnutls_strerror(ret));
+		ret = -EACCES;
+	} else {
+		ret = tt_kh_take_key(p->privkey_serial, crt, server, &key, why,
+				     whylen);
+		gnutls_x509_crt_deinit(crt);
+		if (ret < 0)
+			ret = -EACCES;
+	}
+	if (ret == 0)
+		ret = prepare_trust(&env->rt->cfg, server, &cred, why, whylen);
+	if (ret == 0) {
+		/* The holder has checked that the key is the certificate's. */
+		gnutls_certificate_set_flags(cred,
+				GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH);
+		ret = gnutls_certificate_set_key(cred, NULL, 0, pcerts, n, key);
+		if (ret == 0) {
+			env->keyring_creds = cred;
+			return 0;	/* @cred owns the chain and the key */
+		}
+		snprintf(why, whylen, "keyring certificate %d: %s",
+			 p->cert_serial, gnutls_strerror(ret));
+		gnutls_certificate_free_credentials(cred);
+		ret = -EACCES;
+	}
+	if (key)
+		gnutls_privkey_deinit(key);
+	for (unsigned int i = 0; i < n; i++)
+		gnutls_pcert_deinit(&pcerts[i]);
+	return ret;
+}
+
 int tt_hs_prepare(const struct tt_hs_params *p, struct tt_hs_env *env,
 		  char *why, size_t whylen)
 {
+	int ret;
+
 	if (p->auth_mode == TT_HS_AUTH_PSK || !p->has_cert ||
-	    env->keyring_trust)
+	    env->keyring_trust || env->keyring_creds)
 		return 0;
-	return tt_runtime_trust_creds(&env->rt->cfg,
-				      p->msg_type == TT_HS_MSG_TYPE_SERVERHELLO,
-				      &env->keyring_trust, NULL, why, whylen);
+	if (tt_kh_attached())
+		return held_keyring_creds(p, env, why, whylen);
+	ret = prepare_trust(&env->rt->cfg,
+			    p->msg_type == TT_HS_MSG_TYPE_SERVERHELLO,
+			    &env->keyring_trust, why, whylen);
+	return ret < 0 ? ret : 0;
 }
 
 /* Credentials a handshake made for itself (freed when it ends). */
@@ -931,5 +1054,9 @@ out:
 	if (env->keyring_trust) {
 		gnutls_certificate_free_credentials(env->keyring_trust);
 		env->keyring_trust = NULL;
+	}
+	if (env->keyring_creds) {
+		gnutls_certificate_free_credentials(env->keyring_creds);
+		env->keyring_creds = NULL;
 	}
 }

@@ -58,6 +58,12 @@ struct tt_hs_env {
 	 * read; taken over (and freed) by the handshake. NULL: built then.
 	 */
 	gnutls_certificate_credentials_t keyring_trust;
+	/*
+	 * With a key holder: the whole credentials of such a request (trust
+	 * store, its certificate, its private key held by the holder), built
+	 * by tt_hs_prepare(); taken over (and freed) by the handshake.
+	 */
+	gnutls_certificate_credentials_t keyring_creds;
 };
 
 struct tt_hs_result {

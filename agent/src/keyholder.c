@@ -16,6 +16,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
+#include <keyutils.h>
 #include <sys/capability.h>
 
 #include "keyholder.h"
@@ -40,6 +41,21 @@ struct kh_ctl_reply {
 	char		msg[256];
 };
 
+/*
+ * Child to holder, as the channel's first message and before the child's
+ * sandbox: take the kernel-named key (ADOPT), or take none (SEAL). Any
+ * other first message seals the channel too: a sandboxed child cannot
+ * hand over a key.
+ */
+#define KH_SEAL		0xfffffffeu
+struct kh_adopt_req {
+	uint32_t	magic;		/* TT_KH_ADOPTED or KH_SEAL */
+	int32_t		serial;
+	uint32_t	server;
+	uint32_t	keyid_len;
+	unsigned char	keyid[64];
+};
+
 struct kh_sign_reply {
 	int32_t		status;
 	uint32_t	len;
@@ -54,6 +70,7 @@ struct tt_kh {
 	pid_t		owner;		/* the process that may send FORGET */
 	int		ctl;
 	uint32_t	next_id;
+	int32_t		ring;		/* the holder's keyring (tt_kh_take_key) */
 };
 
 static struct tt_kh *current;
@@ -227,6 +244,10 @@ struct channel {
 	int		fd;
 	uint32_t	ids[TT_KH_MAX_KEYS];
 	unsigned int	nids;
+	/* The kernel-named key this channel adopted (TT_KH_ADOPTED). */
+	gnutls_privkey_t adopted;
+	struct tt_kh_key adopted_info;
+	bool		sealed;		/* its first message was read */
 };
 
 struct holder {
@@ -252,31 +273,24 @@ static void put_key(struct held_key *k)
 	}
 }
 
-static int read_key(const char *path, gnutls_privkey_t *out, char *msg,
-		    size_t len)
+/* A private key in PEM or DER from @d (which it then wipes). */
+static int import_key(gnutls_datum_t *d, gnutls_privkey_t *out, char *msg,
+		      size_t len)
 {
-	gnutls_datum_t d = { NULL, 0 };
 	gnutls_privkey_t k;
 	int ret;
 
-	ret = gnutls_load_file(path, &d);
-	if (ret < 0) {
-		snprintf(msg, len, "%s", errno ? strerror(errno) :
-			 gnutls_strerror(ret));
-		return -EINVAL;
-	}
 	ret = gnutls_privkey_init(&k);
 	if (ret == 0) {
-		ret = gnutls_privkey_import_x509_raw(k, &d, GNUTLS_X509_FMT_PEM,
+		ret = gnutls_privkey_import_x509_raw(k, d, GNUTLS_X509_FMT_PEM,
 						     NULL, 0);
 		if (ret < 0)
-			ret = gnutls_privkey_import_x509_raw(k, &d,
+			ret = gnutls_privkey_import_x509_raw(k, d,
 						GNUTLS_X509_FMT_DER, NULL, 0);
 		if (ret < 0)
 			gnutls_privkey_deinit(k);
 	}
-	explicit_bzero(d.data, d.size);
-	gnutls_free(d.data);
+	explicit_bzero(d->data, d->size);
 	if (ret < 0) {
 		snprintf(msg, len, "%s", gnutls_strerror(ret));
 		return -EINVAL;
@@ -285,9 +299,26 @@ static int read_key(const char *path, gnutls_privkey_t *out, char *msg,
 	return 0;
 }
 
-/* Whether @k is the key of the certificate LOAD named; its curve. */
-static bool key_matches(gnutls_privkey_t k, const struct kh_ctl *c,
-			int *curve)
+static int read_key(const char *path, gnutls_privkey_t *out, char *msg,
+		    size_t len)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	int ret;
+
+	ret = gnutls_load_file(path, &d);
+	if (ret < 0) {
+		snprintf(msg, len, "%s", errno ? strerror(errno) :
+			 gnutls_strerror(ret));
+		return -EINVAL;
+	}
+	ret = import_key(&d, out, msg, len);
+	gnutls_free(d.data);
+	return ret;
+}
+
+/* Whether @k has the SHA-256 key id @keyid (@len bytes); its curve. */
+static bool key_matches(gnutls_privkey_t k, const unsigned char *keyid,
+			size_t keyid_len, int *curve)
 {
 	unsigned char id[64];
 	size_t len = sizeof(id);
@@ -299,7 +330,7 @@ static bool key_matches(gnutls_privkey_t k, const struct kh_ctl *c,
 	if (gnutls_pubkey_import_privkey(pub, k, 0, 0) == 0 &&
 	    gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, id,
 				     &len) == 0) {
-		ok = len == c->keyid_len && memcmp(id, c->keyid, len) == 0;
+		ok = len == keyid_len && memcmp(id, keyid, len) == 0;
 		*curve = pub_curve(pub);
 	}
 	gnutls_pubkey_deinit(pub);
@@ -317,7 +348,7 @@ static void holder_load(struct holder *h, int ctl, struct kh_ctl *c)
 	c->path[sizeof(c->path) - 1] = '\0';
 	if (read_key(c->path, &k, r.msg, sizeof(r.msg)) < 0) {
 		r.status = -EINVAL;
-	} else if (!key_matches(k, c, &curve)) {
+	} else if (!key_matches(k, c->keyid, c->keyid_len, &curve)) {
 		snprintf(r.msg, sizeof(r.msg),
 			 "the private key does not belong to the certificate");
 		r.status = -EINVAL;
@@ -358,6 +389,8 @@ static void holder_channel(struct holder *h, const struct kh_ctl *c, int fd)
 	ch = &h->chans[h->nchans++];
 	ch->fd = fd;
 	ch->nids = 0;
+	ch->adopted = NULL;
+	ch->sealed = false;
 	for (unsigned int i = 0; i < c->nids; i++) {
 		struct held_key *k = find_key(h, c->ids[i]);
 
@@ -374,6 +407,8 @@ static void close_channel(struct holder *h, unsigned int i)
 
 	for (unsigned int j = 0; j < ch->nids; j++)
 		put_key(find_key(h, ch->ids[j]));
+	if (ch->adopted)
+		gnutls_privkey_deinit(ch->adopted);
 	close(ch->fd);
 	h->chans[i] = h->chans[--h->nchans];
 }
@@ -430,13 +465,66 @@ static bool holder_ctl(struct holder *h, int ctl)
 	return true;
 }
 
+/* The holder's keyring, where a child links the key it hands over. */
+static int32_t holder_ring;
+
+/*
+ * ADOPT: the key @a names was linked into our keyring by the child; read
+ * it, unlink it whatever happens, check it against the certificate's key
+ * id, and keep it for this channel. Returns the reply's status.
+ */
+static int holder_adopt(struct channel *ch, const struct kh_adopt_req *a,
+			char *why, size_t whylen)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	gnutls_privkey_t k = NULL;
+	void *buf = NULL;
+	long n;
+	int curve = 0;
+	unsigned int bits;
+
+	if (a->serial <= 0) {
+		snprintf(why, whylen, "key serial %d", a->serial);
+		return -EINVAL;
+	}
+	n = keyctl_read_alloc(a->serial, &buf);
+	keyctl_unlink(a->serial, holder_ring);
+	if (n <= 0) {
+		snprintf(why, whylen, "cannot read key %d: %s", a->serial,
+			 n < 0 ? strerror(errno) : "empty");
+		free(buf);
+		return -EACCES;
+	}
+	d.data = buf;
+	d.size = (unsigned int)n;
+	if (import_key(&d, &k, why, whylen) < 0) {
+		free(buf);
+		return -EINVAL;
+	}
+	free(buf);
+	if (a->keyid_len > sizeof(a->keyid) ||
+	    !key_matches(k, a->keyid, a->keyid_len, &curve)) {
+		snprintf(why, whylen, "key %d does not belong to the certificate",
+			 a->serial);
+		gnutls_privkey_deinit(k);
+		return -EINVAL;
+	}
+	ch->adopted = k;
+	ch->adopted_info.pk = gnutls_privkey_get_pk_algorithm(k, &bits);
+	ch->adopted_info.curve = curve;
+	ch->adopted_info.server = a->server != 0;
+	return 0;
+}
+
 static void holder_sign(struct holder *h, unsigned int i)
 {
 	struct channel *ch = &h->chans[i];
 	struct tt_kh_sign_req req;
 	struct kh_sign_reply r = { .status = -EPERM };
-	unsigned char buf[sizeof(req) + 1];
+	unsigned char buf[sizeof(req) + 1] __attribute__((aligned(8)));
 	struct held_key *k = NULL;
+	const struct tt_kh_key *info = NULL;
+	gnutls_privkey_t key = NULL;
 	gnutls_datum_t d, sig = { NULL, 0 };
 	uint32_t id;
 	char why[160] = "not a key of this handshake";
@@ -450,19 +538,57 @@ static void holder_sign(struct holder *h, unsigned int i)
 		close_channel(h, i);
 		return;
 	}
+	if (!ch->sealed && (size_t)n == sizeof(struct kh_adopt_req)) {
+		struct kh_adopt_req a;
+
+		memcpy(&a, buf, sizeof(a));
+		if (a.magic == KH_SEAL) {
+			ch->sealed = true;
+			return;
+		}
+	}
+	if (!ch->sealed && (size_t)n == sizeof(struct kh_adopt_req) &&
+	    memcmp(buf, &(uint32_t){ TT_KH_ADOPTED }, sizeof(uint32_t)) == 0) {
+		struct kh_adopt_req a;
+		struct kh_ctl_reply ar = { 0 };
+
+		ch->sealed = true;
+		memcpy(&a, buf, sizeof(a));
+		ar.status = holder_adopt(ch, &a, ar.msg, sizeof(ar.msg));
+		if (ar.status)
+			tt_warn("key holder: refused a handshake child's key: %s",
+				ar.msg);
+		if (send(ch->fd, &ar, sizeof(ar), MSG_NOSIGNAL) < 0 ||
+		    ar.status)
+			close_channel(h, i);
+		return;
+	}
+	if ((size_t)n == sizeof(struct kh_adopt_req) && !ch->adopted &&
+	    (memcmp(buf, &(uint32_t){ TT_KH_ADOPTED }, sizeof(uint32_t)) == 0 ||
+	     memcmp(buf, &(uint32_t){ KH_SEAL }, sizeof(uint32_t)) == 0))
+		snprintf(why, sizeof(why), "a key handed over after the channel's first message");
+	ch->sealed = true;
 	if ((size_t)n >= sizeof(id)) {
 		memcpy(&id, buf, sizeof(id));
+		if (id == TT_KH_ADOPTED && ch->adopted) {
+			info = &ch->adopted_info;
+			key = ch->adopted;
+		}
 		for (unsigned int j = 0; j < ch->nids; j++)
 			if (ch->ids[j] == id)
 				k = find_key(h, id);
+		if (k) {
+			info = &k->info;
+			key = k->key;
+		}
 	}
-	if (k && tt_kh_check_sign(buf, (size_t)n, &k->info, &req, why,
-				  sizeof(why)) == 0) {
+	if (key && tt_kh_check_sign(buf, (size_t)n, info, &req, why,
+				    sizeof(why)) == 0) {
 		d.data = req.data;
 		d.size = req.len;
 		ret = req.kind == TT_KH_HASH ?
-		      gnutls_privkey_sign_hash2(k->key, req.algo, 0, &d, &sig) :
-		      gnutls_privkey_sign_data2(k->key, req.algo, 0, &d, &sig);
+		      gnutls_privkey_sign_hash2(key, req.algo, 0, &d, &sig) :
+		      gnutls_privkey_sign_data2(key, req.algo, 0, &d, &sig);
 		if (ret < 0 || sig.size > sizeof(r.sig)) {
 			snprintf(why, sizeof(why), "%s", ret < 0 ?
 				 gnutls_strerror(ret) : "signature too long");
@@ -528,6 +654,22 @@ static void __attribute__((noreturn)) holder_main(int ctl)
 		ctl = 3;
 	}
 	close_range(4, ~0U, 0);
+	/*
+	 * A keyring of its own, in a session keyring of its own: children
+	 * (uid 0 too) may link a kernel-named key into it (write), which
+	 * only the holder can then read. Its serial goes to the daemon.
+	 */
+	if (keyctl_join_session_keyring(NULL) >= 0)
+		holder_ring = add_key("keyring", "tlstagd:keyholder", NULL, 0,
+				      KEY_SPEC_SESSION_KEYRING);
+	if (holder_ring > 0 &&
+	    keyctl_setperm(holder_ring, KEY_POS_ALL | KEY_USR_VIEW |
+			   KEY_USR_WRITE) < 0)
+		holder_ring = 0;
+	if (holder_ring < 0)
+		holder_ring = 0;
+	if (send(ctl, &holder_ring, sizeof(holder_ring), MSG_NOSIGNAL) < 0)
+		_exit(1);
 	holder_harden();
 	tt_log_set_prefix("[keys] ");
 
@@ -596,6 +738,13 @@ int tt_kh_start(struct tt_kh **out, char *why, size_t whylen)
 	kh->pid = pid;
 	kh->owner = getpid();
 	kh->ctl = sv[0];
+	/* Its first word: the keyring children link adopted keys into. */
+	if (recv(kh->ctl, &kh->ring, sizeof(kh->ring), 0) !=
+	    (ssize_t)sizeof(kh->ring)) {
+		snprintf(why, whylen, "the key holder did not start");
+		tt_kh_stop(kh);
+		return -EIO;
+	}
 	*out = kh;
 	return 0;
 }
@@ -802,7 +951,8 @@ int tt_kh_channel(struct tt_kh *kh, const uint32_t *ids, unsigned int n)
 
 	if (n > TT_KH_MAX_KEYS)
 		return -EINVAL;
-	memcpy(c.ids, ids, n * sizeof(*ids));
+	if (n)
+		memcpy(c.ids, ids, n * sizeof(*ids));
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	memset(cbuf, 0, sizeof(cbuf));
@@ -820,6 +970,105 @@ int tt_kh_channel(struct tt_kh *kh, const uint32_t *ids, unsigned int n)
 	return sv[0];
 }
 
+static bool child_sealed;
+
+bool tt_kh_attached(void)
+{
+	return child_chan >= 0 && current && current->ring > 0;
+}
+
+void tt_kh_seal(void)
+{
+	struct kh_adopt_req a = { .magic = KH_SEAL };
+
+	if (child_chan >= 0 && !child_sealed)
+		(void)send(child_chan, &a, sizeof(a), MSG_NOSIGNAL);
+	child_sealed = true;
+}
+
+int tt_kh_take_key(int32_t serial, gnutls_x509_crt_t crt, bool server,
+		   gnutls_privkey_t *key, char *why, size_t whylen)
+{
+	struct kh_adopt_req a = { .magic = TT_KH_ADOPTED, .serial = serial,
+				  .server = server };
+	struct kh_ctl_reply r;
+	struct ext_key *e;
+	size_t klen = sizeof(a.keyid);
+	unsigned int bits = 0;
+	gnutls_pubkey_t pub;
+	int pk, curve = 0, ret;
+	ssize_t n;
+
+	*key = NULL;
+	if (!tt_kh_attached() || child_sealed) {
+		snprintf(why, whylen, "no key holder to take the key");
+		return -ENOKEY;
+	}
+	/* The channel's first message: after it, no key can be handed over. */
+	child_sealed = true;
+	pk = gnutls_x509_crt_get_pk_algorithm(crt, &bits);
+	if (pk < 0 || gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256,
+						 a.keyid, &klen) < 0) {
+		snprintf(why, whylen, "certificate key: %s",
+			 gnutls_strerror(pk < 0 ? pk : GNUTLS_E_INVALID_REQUEST));
+		return -EINVAL;
+	}
+	a.keyid_len = (uint32_t)klen;
+	if (gnutls_pubkey_init(&pub) == 0) {
+		if (gnutls_pubkey_import_x509(pub, crt, 0) == 0)
+			curve = pub_curve(pub);
+		gnutls_pubkey_deinit(pub);
+	}
+	/* Hand it over unread: the holder possesses what is in its ring. */
+	if (keyctl_link(serial, current->ring) < 0) {
+		ret = -errno;
+		snprintf(why, whylen, "cannot hand key %d to the key holder: %s",
+			 serial, strerror(errno));
+		return ret;
+	}
+	if (send(child_chan, &a, sizeof(a), MSG_NOSIGNAL) < 0) {
+		ret = -errno;
+		keyctl_unlink(serial, current->ring);
+		snprintf(why, whylen, "key holder: %s", strerror(errno));
+		return ret;
+	}
+	do
+		n = recv(child_chan, &r, sizeof(r), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(r)) {
+		snprintf(why, whylen, "the key holder did not answer");
+		return -EPIPE;
+	}
+	if (r.status) {
+		r.msg[sizeof(r.msg) - 1] = '\0';
+		snprintf(why, whylen, "%s", r.msg);
+		return r.status;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e || gnutls_privkey_init(key) < 0) {
+		free(e);
+		*key = NULL;
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	e->id = TT_KH_ADOPTED;
+	e->info.pk = pk;
+	e->info.curve = curve;
+	e->info.server = server;
+	e->bits = bits;
+	ret = gnutls_privkey_import_ext4(*key, e, ext_sign_data, ext_sign_hash,
+					 NULL, ext_deinit, ext_info,
+					 GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE);
+	if (ret < 0) {
+		gnutls_privkey_deinit(*key);
+		*key = NULL;
+		free(e);
+		snprintf(why, whylen, "%s", gnutls_strerror(ret));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 void tt_kh_attach(int fd)
 {
 	if (current && current->owner != getpid() && current->ctl >= 0) {
@@ -827,4 +1076,5 @@ void tt_kh_attach(int fd)
 		current->ctl = -1;
 	}
 	child_chan = fd;
+	child_sealed = false;
 }

@@ -72,6 +72,29 @@ int tt_kh_channel(struct tt_kh *kh, const uint32_t *ids, unsigned int n);
  * control socket (if any) is closed. @fd < 0: no channel (signing fails).
  */
 void tt_kh_attach(int fd);
+/* Whether this child has a channel to a holder that can take a key. */
+bool tt_kh_attached(void);
+/*
+ * In a handshake child, right before its sandbox: no key will be handed
+ * over on this channel (the holder takes one only as the channel's first
+ * message, so a compromised child cannot hand over another's key later).
+ */
+void tt_kh_seal(void);
+
+/* The key id of the key a channel took over (tt_kh_take_key()). */
+#define TT_KH_ADOPTED	0xffffffffu
+
+/*
+ * In a handshake child, before its sandbox: the private key the kernel
+ * named for this request (key serial @serial, which this process
+ * possesses) goes to the holder for this child's channel alone, without
+ * this process reading it: it is linked into the holder's keyring, and
+ * the holder reads it, unlinks it, and checks it against @crt. *@key is
+ * then an external key that signs with it. 0, or a negative errno with
+ * the reason in @why.
+ */
+int tt_kh_take_key(int32_t serial, gnutls_x509_crt_t crt, bool server,
+		   gnutls_privkey_t *key, char *why, size_t whylen);
 
 /* ---- the channel's wire format, shared with the fuzz target ---- */
 

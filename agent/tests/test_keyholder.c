@@ -23,10 +23,13 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <keyutils.h>
 
 #include "config.h"
 #include "runtime.h"
 #include "diag.h"
+#include "handshake.h"
+#include "keys.h"
 #include "keyholder.h"
 #include "log.h"
 #include "memscan.h"
@@ -394,6 +397,191 @@ TEST(handshake_signs_through_the_holder)
 	unlink(conf);
 }
 
+/*
+ * The key file as a "user" key in our session keyring, added by a
+ * throw-away child: this process possesses the key but never read it.
+ */
+static int32_t add_key_unread(const char *name)
+{
+	int32_t serial = -1;
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		gnutls_datum_t d = { 0 };
+		int32_t k = -1;
+
+		close(p[0]);
+		if (gnutls_load_file(path(name), &d) == 0)
+			k = add_key("user", name, d.data, d.size,
+				    KEY_SPEC_SESSION_KEYRING);
+		_exit(write(p[1], &k, sizeof(k)) == sizeof(k) ? 0 : 1);
+	}
+	close(p[1]);
+	if (read(p[0], &serial, sizeof(serial)) != sizeof(serial))
+		serial = -1;
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	return serial;
+}
+
+/* Credentials with server.pem and @key (which they then own). */
+static gnutls_certificate_credentials_t creds_with(gnutls_privkey_t key)
+{
+	gnutls_certificate_credentials_t c;
+	gnutls_pcert_st pcerts[4];
+	unsigned int n = 4;
+
+	gnutls_certificate_allocate_credentials(&c);
+	gnutls_certificate_set_flags(c, GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH);
+	if (gnutls_pcert_list_import_x509_file(pcerts, &n, path("server.pem"),
+					       GNUTLS_X509_FMT_PEM, NULL, NULL,
+					       0) < 0 ||
+	    gnutls_certificate_set_key(c, NULL, 0, pcerts, n, key) < 0) {
+		fprintf(stderr, "cannot build credentials\n");
+		exit(2);
+	}
+	return c;
+}
+
+/*
+ * A private key the kernel names in a request (a key serial): the child
+ * hands it to the holder without reading it, and signs with it once.
+ */
+TEST(kernel_named_key_taken_unread)
+{
+	gnutls_x509_crt_t crt = load_crt("server.pem");
+	gnutls_certificate_credentials_t c;
+	gnutls_privkey_t k = NULL, k2 = NULL;
+	int32_t good = add_key_unread("server.key");
+	int32_t wrong = add_key_unread("alice.key");
+	struct ms_secret sec;
+	char why[300] = "";
+
+	CHECK_MSG(good > 0 && wrong > 0, "keys %d %d", good, wrong);
+	tt_kh_set_current(kh);
+	/* No channel to a holder: nothing to hand it to. */
+	tt_kh_attach(-1);
+	CHECK(tt_kh_take_key(good, crt, true, &k, why, sizeof(why)) == -ENOKEY);
+
+	/* Handed over, then one handshake signs with it. */
+	tt_kh_attach(tt_kh_channel(kh, NULL, 0));
+	CHECK_MSG(tt_kh_take_key(good, crt, true, &k, why, sizeof(why)) == 0 &&
+		  k, "%s", why);
+	if (k) {
+		c = creds_with(k);
+		CHECK(serve_once(c) == 0);
+		CHECK(serve_once(c) < 0);	/* the channel is spent */
+		gnutls_certificate_free_credentials(c);
+	}
+
+	/* A key that is not the certificate's: refused. */
+	tt_kh_attach(tt_kh_channel(kh, NULL, 0));
+	CHECK(tt_kh_take_key(wrong, crt, true, &k2, why, sizeof(why)) < 0 &&
+	      !k2);
+	CHECK_MSG(strstr(why, "does not belong"), "%s", why);
+
+	/* One key per handshake: a second one is refused. */
+	tt_kh_attach(tt_kh_channel(kh, NULL, 0));
+	k = NULL;
+	CHECK(tt_kh_take_key(good, crt, true, &k, why, sizeof(why)) == 0);
+	CHECK(tt_kh_take_key(good, crt, true, &k2, why, sizeof(why)) == -ENOKEY &&
+	      !k2);
+	/*
+	 * The holder takes a key only as a channel's first message: after a
+	 * SEAL (what a child sends before its sandbox) or any other first
+	 * message, a handed-over key is refused and the channel closed; so
+	 * is a serial that names no key.
+	 */
+	{
+		struct {
+			uint32_t	magic;
+			int32_t		serial;
+			uint32_t	server, keyid_len;
+			unsigned char	keyid[64];
+		} a = { .magic = 0xfffffffeu };
+		int32_t st = 0;
+		int ch = tt_kh_channel(kh, NULL, 0);
+
+		CHECK(send(ch, &a, sizeof(a), 0) == sizeof(a));
+		a.magic = TT_KH_ADOPTED;
+		a.serial = good;
+		CHECK(send(ch, &a, sizeof(a), 0) == sizeof(a));
+		CHECK(recv(ch, &st, sizeof(st), 0) == sizeof(st) && st == -EPERM);
+		close(ch);
+		ch = tt_kh_channel(kh, NULL, 0);
+		a.serial = 0;
+		CHECK(send(ch, &a, sizeof(a), 0) == sizeof(a));
+		CHECK(recv(ch, &st, sizeof(st), 0) == sizeof(st) && st == -EINVAL);
+		close(ch);
+	}
+	if (k)
+		gnutls_privkey_deinit(k);
+	tt_kh_attach(-1);
+	tt_kh_set_current(NULL);
+
+	/* This process possessed the key and signed with it, never read it. */
+	CHECK(ms_load(path("server.key"), &sec) == 0);
+	CHECK_MSG(ms_scan(getpid(), &sec) == 0, "this process: %d",
+		  ms_scan(getpid(), &sec));
+	keyctl_unlink(good, KEY_SPEC_SESSION_KEYRING);
+	keyctl_unlink(wrong, KEY_SPEC_SESSION_KEYRING);
+	gnutls_x509_crt_deinit(crt);
+}
+
+/*
+ * What a handshake child does before its sandbox for a request that names
+ * its certificate and key (tt_hs_prepare): the certificate read, the key
+ * handed to the holder unread, and credentials that sign through it.
+ */
+TEST(prepare_hands_over_kernel_named_key)
+{
+	struct tt_diag diag = { 0 };
+	struct tt_runtime *rt = NULL;
+	int32_t cert = add_key_unread("server.pem");
+	int32_t key = add_key_unread("server.key");
+	struct tt_hs_params p = { .msg_type = TT_HS_MSG_TYPE_SERVERHELLO,
+				  .auth_mode = TT_HS_AUTH_X509,
+				  .has_cert = true, .cert_serial = cert,
+				  .privkey_serial = key };
+	struct tt_hs_env env = { .keys = &tt_keyutils_ops };
+	char conf[600], why[300] = "";
+	FILE *f;
+
+	snprintf(conf, sizeof(conf), "%s/kh2.conf", certs);
+	f = fopen(conf, "w");
+	fprintf(f, "[trust]\nca-file = %s\n", path("ca.pem"));
+	fclose(f);
+	CHECK(tt_runtime_load(conf, &rt, &diag) == 0);
+	tt_diag_free(&diag);
+	unlink(conf);
+	if (!rt)
+		return;
+	env.rt = rt;
+	tt_kh_set_current(kh);
+	tt_kh_attach(tt_kh_channel(kh, NULL, 0));
+	CHECK_MSG(tt_hs_prepare(&p, &env, why, sizeof(why)) == 0 &&
+		  env.keyring_creds && !env.keyring_trust, "%s", why);
+	if (env.keyring_creds) {
+		CHECK(serve_once(env.keyring_creds) == 0);
+		gnutls_certificate_free_credentials(env.keyring_creds);
+	}
+	/* A key serial that is not the certificate's key: refused. */
+	env.keyring_creds = NULL;
+	p.privkey_serial = cert;
+	tt_kh_attach(tt_kh_channel(kh, NULL, 0));
+	CHECK(tt_hs_prepare(&p, &env, why, sizeof(why)) == -EACCES &&
+	      !env.keyring_creds);
+	tt_kh_attach(-1);
+	tt_kh_set_current(NULL);
+	keyctl_unlink(cert, KEY_SPEC_SESSION_KEYRING);
+	keyctl_unlink(key, KEY_SPEC_SESSION_KEYRING);
+	tt_runtime_free(rt);
+}
+
 TEST(holder_ends_with_its_daemon)
 {
 	struct tt_kh *k2;
@@ -421,6 +609,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	tt_log_init("test_keyholder", TT_LOG_STDERR, LOG_ERR);
 	gnutls_global_init();
+	/* A session keyring of our own, shared with the key-adding helper. */
+	keyctl_join_session_keyring(NULL);
 	if (tt_kh_start(&kh, why, sizeof(why)) < 0) {
 		fprintf(stderr, "%s\n", why);
 		return 2;
@@ -429,6 +619,8 @@ int main(int argc, char **argv)
 	RUN(signs_once_per_channel_tls13_only);
 	RUN(check_sign_eddsa_content);
 	RUN(handshake_signs_through_the_holder);
+	RUN(kernel_named_key_taken_unread);
+	RUN(prepare_hands_over_kernel_named_key);
 	RUN(holder_ends_with_its_daemon);
 	tt_kh_stop(kh);
 	gnutls_global_deinit();
