@@ -859,18 +859,80 @@ static void ext_deinit(gnutls_privkey_t key, void *userdata)
 	free(e);
 }
 
+/*
+ * What the external key of @crt's private key needs to know: its type,
+ * curve and side in @info, its size in *@bits, its SHA-256 key id.
+ */
+static int crt_key_info(gnutls_x509_crt_t crt, bool server,
+			struct tt_kh_key *info, unsigned int *bits,
+			unsigned char *keyid, uint32_t *keyid_len, char *why,
+			size_t whylen)
+{
+	size_t klen = 64;
+	gnutls_pubkey_t pub;
+	int pk, ret;
+
+	*bits = 0;
+	pk = gnutls_x509_crt_get_pk_algorithm(crt, bits);
+	ret = gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, keyid,
+					 &klen);
+	if (pk < 0 || ret < 0) {
+		snprintf(why, whylen, "certificate key: %s",
+			 gnutls_strerror(pk < 0 ? pk : ret));
+		return -EINVAL;
+	}
+	*keyid_len = (uint32_t)klen;
+	info->pk = pk;
+	info->curve = 0;
+	info->server = server;
+	if (gnutls_pubkey_init(&pub) == 0) {
+		if (gnutls_pubkey_import_x509(pub, crt, 0) == 0)
+			info->curve = pub_curve(pub);
+		gnutls_pubkey_deinit(pub);
+	}
+	return 0;
+}
+
+/* An external key that signs as key @id of the holder (@kh: FORGET it). */
+static int make_ext_key(struct tt_kh *kh, uint32_t id,
+			const struct tt_kh_key *info, unsigned int bits,
+			gnutls_privkey_t *key, char *why, size_t whylen)
+{
+	struct ext_key *e = calloc(1, sizeof(*e));
+	int ret;
+
+	if (!e || gnutls_privkey_init(key) < 0) {
+		free(e);
+		*key = NULL;
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	e->kh = kh;
+	e->id = id;
+	e->info = *info;
+	e->bits = bits;
+	ret = gnutls_privkey_import_ext4(*key, e, ext_sign_data, ext_sign_hash,
+					 NULL, ext_deinit, ext_info,
+					 GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE);
+	if (ret < 0) {
+		gnutls_privkey_deinit(*key);
+		*key = NULL;
+		free(e);
+		snprintf(why, whylen, "%s", gnutls_strerror(ret));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int tt_kh_load(struct tt_kh *kh, const char *path, gnutls_x509_crt_t crt,
 	       bool server, gnutls_privkey_t *key, uint32_t *id, char *why,
 	       size_t whylen)
 {
 	struct kh_ctl c = { .op = KH_LOAD, .server = server };
-	gnutls_pubkey_t pub = NULL;
-	int curve = 0;
 	struct kh_ctl_reply r;
-	struct ext_key *e;
-	size_t klen = sizeof(c.keyid);
-	unsigned int bits = 0;
-	int pk, ret;
+	struct tt_kh_key info;
+	unsigned int bits;
+	int ret;
 	ssize_t n;
 
 	*key = NULL;
@@ -878,20 +940,10 @@ int tt_kh_load(struct tt_kh *kh, const char *path, gnutls_x509_crt_t crt,
 		snprintf(why, whylen, "path too long");
 		return -ENAMETOOLONG;
 	}
-	pk = gnutls_x509_crt_get_pk_algorithm(crt, &bits);
-	ret = gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256,
-					 c.keyid, &klen);
-	if (pk < 0 || ret < 0) {
-		snprintf(why, whylen, "certificate key: %s",
-			 gnutls_strerror(pk < 0 ? pk : ret));
-		return -EINVAL;
-	}
-	c.keyid_len = (uint32_t)klen;
-	if (gnutls_pubkey_init(&pub) == 0) {
-		if (gnutls_pubkey_import_x509(pub, crt, 0) == 0)
-			curve = pub_curve(pub);
-		gnutls_pubkey_deinit(pub);
-	}
+	ret = crt_key_info(crt, server, &info, &bits, c.keyid, &c.keyid_len,
+			   why, whylen);
+	if (ret < 0)
+		return ret;
 	c.id = ++kh->next_id;
 	memcpy(c.path, path, strlen(path) + 1);
 	if (send(kh->ctl, &c, sizeof(c), MSG_NOSIGNAL) < 0) {
@@ -910,29 +962,10 @@ int tt_kh_load(struct tt_kh *kh, const char *path, gnutls_x509_crt_t crt,
 		snprintf(why, whylen, "%s", r.msg);
 		return r.status;
 	}
-	e = calloc(1, sizeof(*e));
-	if (!e || gnutls_privkey_init(key) < 0) {
-		free(e);
-		forget(kh, c.id);
-		snprintf(why, whylen, "out of memory");
-		return -ENOMEM;
-	}
-	e->kh = kh;
-	e->id = c.id;
-	e->info.pk = pk;
-	e->info.curve = curve;
-	e->info.server = server;
-	e->bits = bits;
-	ret = gnutls_privkey_import_ext4(*key, e, ext_sign_data, ext_sign_hash,
-					 NULL, ext_deinit, ext_info,
-					 GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE);
+	ret = make_ext_key(kh, c.id, &info, bits, key, why, whylen);
 	if (ret < 0) {
-		gnutls_privkey_deinit(*key);
-		*key = NULL;
 		forget(kh, c.id);
-		free(e);
-		snprintf(why, whylen, "%s", gnutls_strerror(ret));
-		return -EINVAL;
+		return ret;
 	}
 	*id = c.id;
 	return 0;
@@ -992,11 +1025,9 @@ int tt_kh_take_key(int32_t serial, gnutls_x509_crt_t crt, bool server,
 	struct kh_adopt_req a = { .magic = TT_KH_ADOPTED, .serial = serial,
 				  .server = server };
 	struct kh_ctl_reply r;
-	struct ext_key *e;
-	size_t klen = sizeof(a.keyid);
-	unsigned int bits = 0;
-	gnutls_pubkey_t pub;
-	int pk, curve = 0, ret;
+	struct tt_kh_key info;
+	unsigned int bits;
+	int ret;
 	ssize_t n;
 
 	*key = NULL;
@@ -1006,19 +1037,10 @@ int tt_kh_take_key(int32_t serial, gnutls_x509_crt_t crt, bool server,
 	}
 	/* The channel's first message: after it, no key can be handed over. */
 	child_sealed = true;
-	pk = gnutls_x509_crt_get_pk_algorithm(crt, &bits);
-	if (pk < 0 || gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256,
-						 a.keyid, &klen) < 0) {
-		snprintf(why, whylen, "certificate key: %s",
-			 gnutls_strerror(pk < 0 ? pk : GNUTLS_E_INVALID_REQUEST));
-		return -EINVAL;
-	}
-	a.keyid_len = (uint32_t)klen;
-	if (gnutls_pubkey_init(&pub) == 0) {
-		if (gnutls_pubkey_import_x509(pub, crt, 0) == 0)
-			curve = pub_curve(pub);
-		gnutls_pubkey_deinit(pub);
-	}
+	ret = crt_key_info(crt, server, &info, &bits, a.keyid, &a.keyid_len,
+			   why, whylen);
+	if (ret < 0)
+		return ret;
 	/* Hand it over unread: the holder possesses what is in its ring. */
 	if (keyctl_link(serial, current->ring) < 0) {
 		ret = -errno;
@@ -1044,29 +1066,8 @@ int tt_kh_take_key(int32_t serial, gnutls_x509_crt_t crt, bool server,
 		snprintf(why, whylen, "%s", r.msg);
 		return r.status;
 	}
-	e = calloc(1, sizeof(*e));
-	if (!e || gnutls_privkey_init(key) < 0) {
-		free(e);
-		*key = NULL;
-		snprintf(why, whylen, "out of memory");
-		return -ENOMEM;
-	}
-	e->id = TT_KH_ADOPTED;
-	e->info.pk = pk;
-	e->info.curve = curve;
-	e->info.server = server;
-	e->bits = bits;
-	ret = gnutls_privkey_import_ext4(*key, e, ext_sign_data, ext_sign_hash,
-					 NULL, ext_deinit, ext_info,
-					 GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE);
-	if (ret < 0) {
-		gnutls_privkey_deinit(*key);
-		*key = NULL;
-		free(e);
-		snprintf(why, whylen, "%s", gnutls_strerror(ret));
-		return -EINVAL;
-	}
-	return 0;
+	/* No FORGET for it: the holder drops it with the channel. */
+	return make_ext_key(NULL, TT_KH_ADOPTED, &info, bits, key, why, whylen);
 }
 
 void tt_kh_attach(int fd)
