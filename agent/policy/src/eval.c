@@ -104,6 +104,7 @@ struct ctx {
 	char		*sigalg;	/* NULL when not available */
 	char		version[16];	/* "" when not available */
 	char		*serial;
+	char		*serial_der;	/* with DER's leading zero octet; or NULL */
 	char		*issuer;
 	char		*subject;
 	time_t		not_before;	/* (time_t)-1 when not available */
@@ -264,6 +265,20 @@ static const char *get_serial(struct ctx *c)
 				hex(b + skip, size - skip, c->serial);
 			else
 				c->oom = true;
+			/*
+			 * As encoded, with the zero octet DER puts before a
+			 * serial whose top bit is set (tlshd's form).
+			 */
+			if (b[skip] & 0x80) {
+				c->serial_der = malloc(2 * (size - skip) + 3);
+				if (c->serial_der) {
+					memcpy(c->serial_der, "00", 2);
+					hex(b + skip, size - skip,
+					    c->serial_der + 2);
+				} else {
+					c->oom = true;
+				}
+			}
 		}
 		if (b != buf)
 			free(b);
@@ -646,6 +661,12 @@ static int run_filter(struct ctx *c, const struct tp_filter *f, char **detail)
 	case TP_F_VERSION:
 		return match_text(c, f, "version", get_version(c), detail);
 	case TP_F_SERIAL:
+		/* Both forms of a padded serial match: "8a1b..." and "008a1b...". */
+		if (get_serial(c) && c->serial_der &&
+		    !tp_cpattern_match(f->pattern, &f->cpat, c->serial,
+				       strlen(c->serial)))
+			return match_text(c, f, "serialNumber (as encoded)",
+					  c->serial_der, detail);
 		return match_text(c, f, "serialNumber", get_serial(c), detail);
 	case TP_F_ISSUER:
 		return match_text(c, f, "issuer", get_issuer(c), detail);
@@ -698,6 +719,7 @@ static void ctx_free(struct ctx *c)
 {
 	free(c->sigalg);
 	free(c->serial);
+	free(c->serial_der);
 	free(c->issuer);
 	free(c->subject);
 	strlist_free(&c->eku);

@@ -400,9 +400,16 @@ static void test_filter_serial(void)
 		    "alice", "selfie");
 	filter_case("    type: x509.tbs.serialNumber\n    pattern: ff",
 		    "selfie", "alice");
-	/* Leading zero octets are not part of the text. */
+	/*
+	 * The form with DER's padding octet (what tlshd matches against)
+	 * matches too, for the padded serial only.
+	 */
 	filter_case("    type: x509.tbs.serialNumber\n    pattern: 008a1b2c3d",
-		    NULL, "alice");
+		    "alice", "bob");
+	filter_case("    type: x509.tbs.serialNumber\n    pattern: 008a*",
+		    "alice", "selfie");
+	filter_case("    type: x509.tbs.serialNumber\n    pattern: \"0005\"",
+		    NULL, "bob");
 }
 
 static void test_filter_issuer(void)
