@@ -20,12 +20,31 @@ size_t tp_pattern_wildcards(const char *pattern)
 }
 
 /*
- * Matches @text against @pattern, where '*' stands for any run of bytes
- * (including none) and '?' for exactly one byte; every other byte stands
- * for itself. The walk is iterative: on a mismatch it only ever returns
- * to the most recent '*', which is enough because a later star can
- * absorb anything an earlier one could. Cost is O(len(pattern) *
- * len(text)) at worst, never exponential.
+ * The length of the character at @t: a whole UTF-8 sequence, or one byte
+ * where none starts (ASCII, or bytes that are not valid UTF-8).
+ */
+static size_t char_len(const char *t)
+{
+	const unsigned char *u = (const unsigned char *)t;
+	size_t n;
+
+	if (u[0] < 0xc2 || u[0] > 0xf4)
+		return 1;
+	n = u[0] >= 0xf0 ? 4 : u[0] >= 0xe0 ? 3 : 2;
+	for (size_t i = 1; i < n; i++)
+		if ((u[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 1;
+	return n;
+}
+
+/*
+ * Matches @text against @pattern, where '*' stands for any run of
+ * characters (including none) and '?' for exactly one character, a UTF-8
+ * sequence or a byte outside one, as tlshd's GLib patterns count them;
+ * every other byte stands for itself. The walk is iterative: on a
+ * mismatch it only ever returns to the most recent '*', which is enough
+ * because a later star can absorb anything an earlier one could. Cost is
+ * O(len(pattern) * len(text)) at worst, never exponential.
  */
 bool tp_pattern_match(const char *pattern, const char *text)
 {
@@ -41,13 +60,17 @@ bool tp_pattern_match(const char *pattern, const char *text)
 				return true;
 			star_p = p;
 			star_t = t;
-		} else if (*p && (*p == '?' || *p == *t)) {
+		} else if (*p == '?') {
+			p++;
+			t += char_len(t);
+		} else if (*p && *p == *t) {
 			p++;
 			t++;
 		} else if (star_p) {
-			/* Let the last star absorb one more byte and retry. */
+			/* Let the last star absorb one more character; retry. */
+			star_t += char_len(star_t);
 			p = star_p;
-			t = ++star_t;
+			t = star_t;
 		} else {
 			return false;
 		}
@@ -74,7 +97,12 @@ void tp_pattern_compile(const char *pattern, struct tp_cpattern *cp)
 	cp->prefix = 0;
 	if (stars + qmarks == 0) {
 		cp->kind = TP_P_LITERAL;
-	} else if (stars == 1 && qmarks == 0) {
+	} else if (stars == 1 && qmarks == 0 &&
+		   ((unsigned char)pattern[star_at + 1] & 0xc0) != 0x80) {
+		/*
+		 * "P*S" by prefix and suffix, unless S starts inside a UTF-8
+		 * character: the star absorbs whole characters only.
+		 */
 		cp->kind = TP_P_STAR;
 		cp->prefix = star_at;
 	} else {

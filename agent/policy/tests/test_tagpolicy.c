@@ -267,6 +267,17 @@ static void test_pattern_basics(void)
 		{ "CN=*,O=Example", "CN=alice,O=Example,C=US", false },
 		{ "*ab*ab*", "xabyyab", true }, { "*ab*ab*", "xabyya", false },
 		{ "*aab", "aaab", true }, { "a*", "a", true },
+		/*
+		 * '?' is one character: a whole UTF-8 sequence (é is 2 bytes,
+		 * € 3, 𝄞 4), or one byte that starts none.
+		 */
+		{ "?", "\xc3\xa9", true }, { "??", "\xc3\xa9", false },
+		{ "caf?", "caf\xc3\xa9", true }, { "caf??", "caf\xc3\xa9", false },
+		{ "?", "\xe2\x82\xac", true }, { "?", "\xf0\x9d\x84\x9e", true },
+		{ "*??", "\xc3\xa9", false }, { "*??", "x\xc3\xa9", true },
+		{ "*?\xa9", "\xc3\xa9", false }, { "*\xa9", "\xc3\xa9", false },
+		{ "?", "\xff", true }, { "??", "\xc3\x28", true },
+		{ "?", "\xc3", true }, { "?x", "\xe2\x82x", false },
 		/* '*' and '?' in the text are ordinary bytes. */
 		{ "a\\*", "a\\*", true }, { "x", "*", false },
 	};
@@ -436,12 +447,13 @@ static void test_pattern_compiled(void)
 	static const char *const pats[] = {
 		"", "a", "abc", "*", "**", "a*", "*a", "ab*ba", "a*b*c",
 		"CN=*,O=Example", "*O=Example", "CN=Test CA,O=Ex*", "?", "a?c",
-		"*?", "x*x", "aa*aa",
+		"*?", "x*x", "aa*aa", "*\xa9", "*\xc3\xa9", "caf\xc3\xa9*",
 	};
 	static const char *const texts[] = {
 		"", "a", "aa", "ab", "abc", "aba", "abba", "abxba", "aaa",
 		"aaaa", "aabaa", "x", "xx", "xax", "CN=alice,O=Example",
 		"CN=Test CA,O=Example", "O=Example", "CN=Test CA,O=Ex",
+		"\xc3\xa9", "caf\xc3\xa9", "caf\xc3\xa9s",
 	};
 	size_t fast = 0;
 
@@ -458,7 +470,7 @@ static void test_pattern_compiled(void)
 			       tp_pattern_match(pats[i], texts[j]),
 			       "'%s' vs '%s'", pats[i], texts[j]);
 	}
-	CHECK(fast == 12);
+	CHECK(fast == 14);
 }
 
 /* tp_evaluate_crt on an imported certificate gives tp_evaluate_der's results. */
