@@ -207,6 +207,48 @@ static int one_child(const struct tt_runtime *rt,
 	return 0;
 }
 
+/* What the two modes of a comparison share. */
+struct modes {
+	const struct tt_runtime	*rt;
+	const struct tt_runtime	*held;	/* the same, its keys held */
+	size_t			*ntags;
+};
+
+/* Mode 0: no tag evaluation; mode 1: with it. */
+static int run_tags(const struct modes *m, int mode)
+{
+	return one(m->rt, mode == 1, m->ntags);
+}
+
+/* Mode 0: a child holding its key; mode 1: privilege separated. */
+static int run_child(const struct modes *m, int mode)
+{
+	return one_child(m->rt, mode == 1 ? m->held : NULL);
+}
+
+/*
+ * @count handshakes in each of two modes, in alternating blocks of
+ * @block so that drift hits both alike; the time of each in @t.
+ */
+static int alternate(int count, int block,
+		     int (*run)(const struct modes *, int),
+		     const struct modes *m, double t[2])
+{
+	for (int done = 0; done < count; done += block) {
+		int n = count - done < block ? count - done : block;
+
+		for (int mode = 0; mode < 2; mode++) {
+			double t0 = now();
+
+			for (int i = 0; i < n; i++)
+				if (run(m, mode) < 0)
+					return -1;
+			t[mode] += now() - t0;
+		}
+	}
+	return 0;
+}
+
 /* 100 filters over every kind of field; 20 tags of 5 filters each. */
 static void write_policy(const char *dir)
 {
@@ -308,20 +350,14 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 20; i++)		/* warm up */
 		if (one(rt, i & 1, &ntags) < 0)
 			return 1;
-	for (int done = 0; done < count; done += block) {
-		int n = count - done < block ? count - done : block;
-		double t0;
+	{
+		struct modes m = { .rt = rt, .ntags = &ntags };
+		double t[2] = { 0, 0 };
 
-		t0 = now();
-		for (int i = 0; i < n; i++)
-			if (one(rt, false, &ntags) < 0)
-				return 1;
-		t_plain += now() - t0;
-		t0 = now();
-		for (int i = 0; i < n; i++)
-			if (one(rt, true, &ntags) < 0)
-				return 1;
-		t_tags += now() - t0;
+		if (alternate(count, block, run_tags, &m, t) < 0)
+			return 1;
+		t_plain = t[0];
+		t_tags = t[1];
 	}
 
 	/* The evaluation alone, on the same certificate. */
@@ -387,20 +423,14 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 10; i++)	/* warm up */
 			if (one_child(rt, i & 1 ? held : NULL) < 0)
 				return 1;
-		for (int done = 0; done < count; done += block) {
-			int n = count - done < block ? count - done : block;
-			double t0;
+		{
+			struct modes m = { .rt = rt, .held = held };
+			double t[2] = { 0, 0 };
 
-			t0 = now();
-			for (int i = 0; i < n; i++)
-				if (one_child(rt, NULL) < 0)
-					return 1;
-			t_fork += now() - t0;
-			t0 = now();
-			for (int i = 0; i < n; i++)
-				if (one_child(rt, held) < 0)
-					return 1;
-			t_sand += now() - t0;
+			if (alternate(count, block, run_child, &m, t) < 0)
+				return 1;
+			t_fork = t[0];
+			t_sand = t[1];
 		}
 		printf("handshakes/s, child per handshake, key in the child:        %.1f\n",
 		       count / t_fork);
