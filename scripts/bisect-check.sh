@@ -1,9 +1,16 @@
 #!/bin/bash
-# Prove that the series bisects: build every commit above the base, in
-# order, under UML with the KUnit configuration (which compiles every
-# handshake consumer). Builds are incremental from one commit to the next,
-# in a separate worktree so that build/linux is left alone. Ends with
+# Prove that the series bisects: build every commit above the base under
+# UML with the KUnit configuration (which compiles every handshake
+# consumer). Builds are incremental from one commit to the next, in a
+# separate worktree so that build/linux is left alone. Ends with
 # "N passed, N failed" (one case per commit).
+#
+# The walk goes from the top of the series down. The top is what the
+# KUnit suite has just built with the same configuration, so the first
+# build is served whole by ccache; each later step recompiles only what
+# one patch touched. Walking up instead, the first commit's configuration
+# lacks the series' symbols, its autoconf.h differs from every cached
+# object's, and on a cold cache that first step is a full kernel build.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +38,7 @@ command -v ccache >/dev/null && cc="ccache gcc"
 mkdir -p "$bdir"
 
 passed=0 failed=0
-for c in $(git -C "$tree" rev-list --reverse base..HEAD); do
+for c in $(git -C "$tree" rev-list base..HEAD); do
 	subj=$(git -C "$tree" log -1 --format=%s "$c")
 	git -C "$wt" checkout -q --detach "$c" || exit 1
 	# The KUnit configuration, as kunit.py would make it for UML
