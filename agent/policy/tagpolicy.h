@@ -26,28 +26,50 @@
 
 struct tp_policy;
 
-/* One loading error: where and why. */
+/* What a diagnostic means for the load. */
+enum tp_kind {
+	TP_ERROR,	/* the policy does not load */
+	TP_WARNING,	/* it loads; something written is ignored or never holds */
+	TP_TLSHD,	/* it loads; tlshd(8) would decide this case differently */
+};
+
+/* One loading diagnostic: where, what kind and why. */
 struct tp_error {
 	char		*file;	/* path as given, or "<buffer>" name */
 	unsigned int	line;	/* 1-based; 0 when not tied to a line */
+	enum tp_kind	kind;
 	char		*msg;	/* human-readable reason */
 };
 
-/* Every error found while loading (loading does not stop at the first). */
+/*
+ * Every diagnostic found while loading (loading does not stop at the
+ * first error), sorted by file and line. A successful load may leave
+ * warnings and tlshd notes here; a failed one has at least one error.
+ */
 struct tp_diag {
 	struct tp_error	*errors;
 	size_t		count;
 };
 
 void tp_diag_free(struct tp_diag *diag);
-/* Prints "file:line: msg" lines, one per error. */
+/* How many entries of @diag are of @kind. */
+size_t tp_diag_count(const struct tp_diag *diag, enum tp_kind kind);
+/*
+ * Prints the entries of the kinds in @kinds (a bit mask of 1 << kind),
+ * one line each: "file:line: msg" for an error, "file:line: warning: msg"
+ * and "file:line: tlshd would decide differently: msg" for the others.
+ */
+void tp_diag_print_kinds(const struct tp_diag *diag, unsigned int kinds,
+			 FILE *out);
+/* Prints every entry, as above. */
 void tp_diag_print(const struct tp_diag *diag, FILE *out);
 
 /*
  * Loads every regular file ending in ".yml" or ".yaml" in @dir, in name
  * order, into one policy. Filter and tag names are global across files.
- * Returns 0 and sets *@out on success; on any error returns a negative
- * errno (-EINVAL for content errors), leaves *@out NULL and fills @diag.
+ * Returns 0 and sets *@out on success (@diag then holds any warnings and
+ * tlshd notes); on any error returns a negative errno (-EINVAL for content
+ * errors), leaves *@out NULL and fills @diag.
  * A missing directory is an error; an empty one gives an empty policy.
  */
 int tp_policy_load_dir(const char *dir, struct tp_policy **out,

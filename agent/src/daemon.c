@@ -935,6 +935,7 @@ static void reload(struct daemon *d)
 		const struct tt_runtime *rt = *d->rt;
 
 		tt_daemon_apply_logging(&rt->cfg, d->foreground);
+		tt_diag_log_warnings(&rt->warnings);
 		if (tt_runtime_client_trust_is_system(&rt->cfg))
 			tt_warn("client certificates are verified against the system trust store: any public CA's client certificate passes and can earn tags; set [server] client-ca");
 		d->sched.max = rt->cfg.max_in_flight;

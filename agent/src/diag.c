@@ -70,3 +70,13 @@ void tt_diag_log(const struct tt_diag *d)
 		tt_err("%s", buf);
 	}
 }
+
+void tt_diag_log_warnings(const struct tt_diag *d)
+{
+	char buf[1024];
+
+	for (size_t i = 0; i < d->count; i++) {
+		format_entry(&d->entries[i], buf, sizeof(buf));
+		tt_warn("%s", buf);
+	}
+}

@@ -24,5 +24,7 @@ void tt_diag_free(struct tt_diag *d);
 void tt_diag_print(const struct tt_diag *d, FILE *out);
 /* Logs every entry at error level. */
 void tt_diag_log(const struct tt_diag *d);
+/* Logs every entry at warning level. */
+void tt_diag_log_warnings(const struct tt_diag *d);
 
 #endif

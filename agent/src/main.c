@@ -96,6 +96,15 @@ static int check_config(const char *path)
 	       tp_policy_filter_count(rt->policy));
 	printf("  max-in-flight:      %u\n", c->max_in_flight);
 	printf("  handshake-timeout:  %u s\n", c->timeout_ms / 1000);
+	for (size_t i = 0; i < rt->warnings.count; i++) {
+		const struct tt_diag_entry *e = &rt->warnings.entries[i];
+
+		printf("%s:%u: warning: %s\n", e->file, e->line, e->msg);
+	}
+	if (rt->tlshd_notes.count) {
+		printf("where tlshd would decide differently on this tags-dir:\n");
+		tt_diag_print(&rt->tlshd_notes, stdout);
+	}
 	tt_runtime_free(rt);
 	tt_diag_free(&diag);
 	return 0;
@@ -225,6 +234,7 @@ static int run_daemon(const char *path, bool foreground, bool debug)
 		return 1;
 	}
 	tt_diag_free(&diag);
+	tt_diag_log_warnings(&rt->warnings);
 	if (debug)
 		tt_daemon_set_log_override(LOG_DEBUG);
 	if (tt_runtime_client_trust_is_system(&rt->cfg))

@@ -210,14 +210,40 @@ void tt_runtime_free(struct tt_runtime *rt)
 		gnutls_certificate_free_credentials(rt->client_anon_creds);
 	tp_policy_free(rt->policy);
 	tt_config_free(&rt->cfg);
+	tt_diag_free(&rt->warnings);
+	tt_diag_free(&rt->tlshd_notes);
 	free(rt);
 }
 
-static void add_policy_diag(struct tt_diag *diag, const struct tp_diag *pd)
+/*
+ * Errors (and, with them, warnings) of a failed load go to @diag; the
+ * warnings and tlshd notes of a successful one stay with @rt.
+ */
+static void add_policy_diag(struct tt_runtime *rt, struct tt_diag *diag,
+			    const struct tp_diag *pd, bool failed)
 {
-	for (size_t i = 0; i < pd->count; i++)
-		tt_diag_add(diag, pd->errors[i].file, pd->errors[i].line, "%s",
-			    pd->errors[i].msg);
+	for (size_t i = 0; i < pd->count; i++) {
+		const struct tp_error *e = &pd->errors[i];
+
+		switch (e->kind) {
+		case TP_ERROR:
+			tt_diag_add(diag, e->file, e->line, "%s", e->msg);
+			break;
+		case TP_WARNING:
+			if (failed)
+				tt_diag_add(diag, e->file, e->line,
+					    "warning: %s", e->msg);
+			else
+				tt_diag_add(&rt->warnings, e->file, e->line,
+					    "%s", e->msg);
+			break;
+		case TP_TLSHD:
+			if (!failed)
+				tt_diag_add(&rt->tlshd_notes, e->file, e->line,
+					    "%s", e->msg);
+			break;
+		}
+	}
 }
 
 static int load_policy(struct tt_runtime *rt, struct tt_diag *diag)
@@ -235,8 +261,8 @@ static int load_policy(struct tt_runtime *rt, struct tt_diag *diag)
 					 &pd);
 	}
 	if (ret < 0) {
-		if (pd.count)
-			add_policy_diag(diag, &pd);
+		if (tp_diag_count(&pd, TP_ERROR))
+			add_policy_diag(rt, diag, &pd, true);
 		else
 			tt_diag_add(diag, rt->cfg.file, rt->cfg.tags_dir.line,
 				    "tags-dir %s: %s", rt->cfg.tags_dir.path,
@@ -245,6 +271,7 @@ static int load_policy(struct tt_runtime *rt, struct tt_diag *diag)
 		rt->policy = NULL;
 		return ret;
 	}
+	add_policy_diag(rt, diag, &pd, false);
 	tp_diag_free(&pd);
 	return 0;
 }
@@ -281,6 +308,10 @@ int tt_runtime_load_config_policy(const char *path, struct tt_config *cfg,
 		memset(cfg, 0, sizeof(*cfg));
 		return ret;
 	}
+	/* --explain shows what the daemon would log. */
+	tt_diag_log_warnings(&rt.warnings);
+	tt_diag_free(&rt.warnings);
+	tt_diag_free(&rt.tlshd_notes);
 	*cfg = rt.cfg;
 	*policy = rt.policy;
 	return 0;

@@ -32,6 +32,10 @@ struct tt_runtime {
 	/* Ids of its private keys in the key holder (tt_kh_current()). */
 	uint32_t				held_ids[2];
 	unsigned int				nheld;
+	/* The policy loaded with these: logged at load (and on SIGHUP). */
+	struct tt_diag				warnings;
+	/* Where tlshd would decide differently: for --check-config. */
+	struct tt_diag				tlshd_notes;
 };
 
 /*

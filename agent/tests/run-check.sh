@@ -95,6 +95,41 @@ if [ $rc -eq 1 ] && grep -q "bad.conf:2: \[global\] max-in-flight" "$log/cli2.ou
 else
 	ko "--check-config on a bad file (exit $rc)"; cat "$log/cli2.out"
 fi
+# What tlshd tolerates loads with a warning; where tlshd would decide
+# differently, --check-config says so (in a zone that is not UTC, the
+# local-time reading of thresholds too).
+mkdir -p "$log/tlshd.d"
+cat >"$log/tlshd.d/t.yml" <<'T'
+filters:
+  v3:
+    type: x509.tbs.version
+    pattern: "3"
+    purpose: [digitalSignature]
+  recent:
+    type: x509.tbs.validity.notBefore
+    pattern: "2024-1-1 0:00:00Z"
+tags:
+  everyone:
+    filter: []
+  recent-v3:
+    filter: [v3, recent]
+T
+sed "s|^tags-dir = .*|tags-dir = $log/tlshd.d|" "$cfg" >"$log/tlshd.conf"
+TZ=Europe/Berlin "$bin" --check-config -c "$log/tlshd.conf" >"$log/cli5.out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && grep -q "1 tag(s), 2 filter(s)" "$log/cli5.out" &&
+   grep -q "t.yml:5: warning: filter 'v3': type x509.tbs.version takes pattern:, its purpose: is ignored" "$log/cli5.out" &&
+   grep -q "t.yml:11: warning: tag 'everyone' has an empty filter list: no certificate earns it" "$log/cli5.out" &&
+   grep -q "^where tlshd would decide differently" "$log/cli5.out" &&
+   grep -q "t.yml:8: tlshd's code compares notBefore the other way round" "$log/cli5.out" &&
+   grep -q "t.yml:8: tlshd reads the time of filter 'recent' in this machine's time zone (UTC+01:00)" "$log/cli5.out" &&
+   "$bin" --explain "$certs/alice.pem" -c "$log/tlshd.conf" >"$log/cli6.out" 2>&1 &&
+   grep -q "tags earned (1): recent-v3" "$log/cli6.out" &&
+   grep -q "t.yml:11: tag 'everyone' has an empty filter list" "$log/cli6.out"; then
+	ok "tlshd-tolerated policy loads with warnings; --check-config names where tlshd differs"
+else
+	ko "tlshd-tolerated policy (exit $rc)"; cat "$log/cli5.out" "$log/cli6.out"
+fi
 if "$bin" --explain "$certs/alice.pem" -c "$cfg" >"$log/cli3.out" 2>&1 &&
    grep -q "tags earned (2): alice example-members" "$log/cli3.out" &&
    grep -q "FAILED self-signed" "$log/cli3.out"; then

@@ -316,6 +316,7 @@ int main(void)
 		tp_diag_print(&diag, stderr);
 		return 2;
 	}
+	tp_diag_free(&diag);
 	RUN(round_trip);
 	RUN(encode_refuses_what_cannot_be_sent);
 	RUN(decode_refuses_bad_framing);

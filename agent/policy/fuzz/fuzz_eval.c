@@ -58,6 +58,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		tp_diag_print(&d, stderr);
 		abort();
 	}
+	tp_diag_free(&d);
 	return 0;
 }
 

@@ -813,7 +813,8 @@ static int evaluate(struct ctx *c, struct tp_tags *tags,
 	/* Tags are kept sorted and unique, so the output is too. */
 	for (size_t i = 0; i < c->policy->ntags && !c->oom; i++) {
 		const struct tp_tag *t = &c->policy->tags[i];
-		bool assigned = true;
+		/* A tag without filters (an empty list) fails closed. */
+		bool assigned = t->nrefs > 0;
 
 		for (size_t r = 0; r < t->nrefs && !c->oom; r++) {
 			bool held = filter_result(c, t->refs[r].filter) !=
@@ -938,7 +939,7 @@ int tp_baseline_evaluate_der(const struct tp_policy *policy,
 		return -ENOMEM;
 	for (size_t i = 0; i < policy->ntags; i++) {
 		const struct tp_tag *t = &policy->tags[i];
-		bool assigned = true;
+		bool assigned = t->nrefs > 0;
 
 		for (size_t r = 0; r < t->nrefs && assigned; r++) {
 			int res = fresh_filter(policy, t->refs[r].filter, der, len);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,21 +29,21 @@
 #define TP_MAX_FILE_SIZE (16u << 20)
 
 const struct tp_ftype_info tp_ftypes[TP_F__COUNT] = {
-	[TP_F_SIGALG]	   = { "x509.cert.signatureAlgorithm", TP_ARG_PATTERN },
-	[TP_F_VERSION]	   = { "x509.tbs.version", TP_ARG_PATTERN },
-	[TP_F_SERIAL]	   = { "x509.tbs.serialNumber", TP_ARG_PATTERN },
-	[TP_F_ISSUER]	   = { "x509.tbs.issuer", TP_ARG_PATTERN },
-	[TP_F_SUBJECT]	   = { "x509.tbs.subject", TP_ARG_PATTERN },
-	[TP_F_NOTBEFORE]   = { "x509.tbs.validity.notBefore", TP_ARG_TIME },
-	[TP_F_NOTAFTER]	   = { "x509.tbs.validity.notAfter", TP_ARG_TIME },
-	[TP_F_KEYUSAGE]	   = { "x509.extension.keyUsage", TP_ARG_PURPOSE },
-	[TP_F_EKU]	   = { "x509.extension.extendedKeyUsage", TP_ARG_PURPOSE },
-	[TP_F_FINGERPRINT] = { "x509.derived.fingerprint", TP_ARG_PATTERN },
-	[TP_F_SELFSIGNED]  = { "x509.derived.selfSigned", TP_ARG_OPTBOOL },
-	[TP_F_SAN_DNS]	   = { "x509.extension.subjectAltName.dns", TP_ARG_PATTERN },
-	[TP_F_SAN_IP]	   = { "x509.extension.subjectAltName.ip", TP_ARG_PATTERN },
-	[TP_F_SAN_URI]	   = { "x509.extension.subjectAltName.uri", TP_ARG_PATTERN },
-	[TP_F_SAN_EMAIL]   = { "x509.extension.subjectAltName.email", TP_ARG_PATTERN },
+	[TP_F_SIGALG]	   = { "x509.cert.signatureAlgorithm", TP_ARG_PATTERN, true },
+	[TP_F_VERSION]	   = { "x509.tbs.version", TP_ARG_PATTERN, true },
+	[TP_F_SERIAL]	   = { "x509.tbs.serialNumber", TP_ARG_PATTERN, true },
+	[TP_F_ISSUER]	   = { "x509.tbs.issuer", TP_ARG_PATTERN, true },
+	[TP_F_SUBJECT]	   = { "x509.tbs.subject", TP_ARG_PATTERN, true },
+	[TP_F_NOTBEFORE]   = { "x509.tbs.validity.notBefore", TP_ARG_TIME, true },
+	[TP_F_NOTAFTER]	   = { "x509.tbs.validity.notAfter", TP_ARG_TIME, true },
+	[TP_F_KEYUSAGE]	   = { "x509.extension.keyUsage", TP_ARG_PURPOSE, true },
+	[TP_F_EKU]	   = { "x509.extension.extendedKeyUsage", TP_ARG_PURPOSE, false },
+	[TP_F_FINGERPRINT] = { "x509.derived.fingerprint", TP_ARG_PATTERN, true },
+	[TP_F_SELFSIGNED]  = { "x509.derived.selfSigned", TP_ARG_OPTBOOL, true },
+	[TP_F_SAN_DNS]	   = { "x509.extension.subjectAltName.dns", TP_ARG_PATTERN, false },
+	[TP_F_SAN_IP]	   = { "x509.extension.subjectAltName.ip", TP_ARG_PATTERN, false },
+	[TP_F_SAN_URI]	   = { "x509.extension.subjectAltName.uri", TP_ARG_PATTERN, false },
+	[TP_F_SAN_EMAIL]   = { "x509.extension.subjectAltName.email", TP_ARG_PATTERN, false },
 };
 
 /* An error before sorting: keeps the file's load order for the sort. */
@@ -50,6 +51,7 @@ struct lerr {
 	size_t		file;
 	unsigned int	line;
 	size_t		seq;
+	enum tp_kind	kind;
 	char		*msg;
 };
 
@@ -75,8 +77,9 @@ struct lfilter {
 struct loader {
 	char		**files;	/* names used in messages */
 	size_t		nfiles;
-	struct lerr	*errs;
+	struct lerr	*errs;		/* every diagnostic */
 	size_t		nerrs;
+	size_t		nfatal;		/* how many of them are TP_ERROR */
 	struct lfilter	*filters;
 	size_t		nfilters;
 	struct ltag	*tags;
@@ -135,20 +138,12 @@ static void quote(const char *s, size_t len, char *out, size_t size)
 
 #define Q_SIZE 300
 
-static void lerror(struct loader *ld, size_t file, unsigned int line,
-		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void lerror(struct loader *ld, size_t file, unsigned int line,
-		   const char *fmt, ...)
+static void lreport(struct loader *ld, enum tp_kind kind, size_t file,
+		    unsigned int line, const char *fmt, va_list ap)
 {
-	va_list ap;
 	char *msg;
-	int r;
 
-	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (r < 0) {
+	if (vasprintf(&msg, fmt, ap) < 0) {
 		ld->oom = true;
 		return;
 	}
@@ -157,9 +152,31 @@ static void lerror(struct loader *ld, size_t file, unsigned int line,
 		ld->oom = true;
 		return;
 	}
-	ld->errs[ld->nerrs] = (struct lerr){ file, line, ld->nerrs, msg };
+	ld->errs[ld->nerrs] = (struct lerr){ file, line, ld->nerrs, kind, msg };
 	ld->nerrs++;
+	if (kind == TP_ERROR)
+		ld->nfatal++;
 }
+
+#define LREPORT_FN(fn, kind)						\
+static void fn(struct loader *ld, size_t file, unsigned int line,	\
+	       const char *fmt, ...) __attribute__((format(printf, 4, 5))); \
+static void fn(struct loader *ld, size_t file, unsigned int line,	\
+	       const char *fmt, ...)					\
+{									\
+	va_list ap;							\
+									\
+	va_start(ap, fmt);						\
+	lreport(ld, kind, file, line, fmt, ap);				\
+	va_end(ap);							\
+}
+
+/* The policy does not load. */
+LREPORT_FN(lerror, TP_ERROR)
+/* It loads, but something the administrator wrote has no effect. */
+LREPORT_FN(lwarn, TP_WARNING)
+/* It loads, and tlshd would decide this case differently. */
+LREPORT_FN(ltlshd, TP_TLSHD)
 
 static unsigned int node_line(const yaml_node_t *n)
 {
@@ -342,6 +359,45 @@ static void filter_keys(struct loader *ld, yaml_document_t *doc,
 	}
 }
 
+/* Lowers the letters of @s; true when there were upper-case ones. */
+static bool lower_hex(char *s)
+{
+	bool upper = false;
+
+	for (; *s; s++) {
+		if (*s >= 'A' && *s <= 'Z') {
+			*s = (char)(*s - 'A' + 'a');
+			upper = true;
+		}
+	}
+	return upper;
+}
+
+/*
+ * tlshd reads a threshold as local time, and its code compares validity
+ * times the other way round from its manual (which this library follows).
+ */
+static void time_notes(struct loader *ld, yaml_node_t *pattern,
+		       const char *qn, const struct tp_filter *f)
+{
+	bool before = f->type == TP_F_NOTBEFORE;
+	struct tm local;
+
+	ltlshd(ld, ld->cur, node_line(pattern),
+	       "tlshd's code compares %s the other way round from its manual: there filter '%s' holds for certificates %s at or %s the threshold; here, as the manual says, for those %s at or %s it",
+	       before ? "notBefore" : "notAfter", qn,
+	       before ? "issued" : "expiring", before ? "before" : "after",
+	       before ? "issued" : "expiring", before ? "after" : "before");
+	if (localtime_r(&f->threshold, &local) && local.tm_gmtoff != 0) {
+		long off = local.tm_gmtoff;
+
+		ltlshd(ld, ld->cur, node_line(pattern),
+		       "tlshd reads the time of filter '%s' in this machine's time zone (UTC%c%02ld:%02ld), not in UTC",
+		       qn, off < 0 ? '-' : '+', labs(off) / 3600,
+		       labs(off) % 3600 / 60);
+	}
+}
+
 /* The pattern: of filter @qn, of type @tn taking @arg, into @f. */
 static void filter_pattern(struct loader *ld, yaml_node_t *pattern,
 			   enum tp_arg arg, const char *tn, const char *qn,
@@ -358,15 +414,20 @@ static void filter_pattern(struct loader *ld, yaml_node_t *pattern,
 	case TP_ARG_TIME:
 		if (!tp_parse_time(sval(pattern), &f->threshold)) {
 			lerror(ld, ld->cur, node_line(pattern),
-			       "bad time '%s' in filter '%s' (want YYYY-MM-DD HH:MM:SS, UTC)",
+			       "bad time '%s' in filter '%s' (want YYYY-MM-DD HH:MM:SS in UTC; a zone suffix other than Z or UTC, or a date that does not exist, is refused)",
 			       q, qn);
+			break;
 		}
+		time_notes(ld, pattern, qn, f);
 		break;
 	case TP_ARG_OPTBOOL:
 		if (strcmp(sval(pattern), "true") == 0) {
 			f->want = true;
 		} else if (strcmp(sval(pattern), "false") == 0) {
 			f->want = false;
+			ltlshd(ld, ld->cur, node_line(pattern),
+			       "tlshd ignores the pattern of %s: there filter '%s' holds for self-signed certificates, here for the others",
+			       tn, qn);
 		} else {
 			lerror(ld, ld->cur, node_line(pattern),
 			       "pattern of filter '%s' must be \"true\" or \"false\" for type %s",
@@ -385,10 +446,11 @@ static void filter_pattern(struct loader *ld, yaml_node_t *pattern,
 		f->pattern = xstrdup(ld, sval(pattern));
 		/* Serials and fingerprints are hex: compare in lowercase. */
 		if (f->pattern && (f->type == TP_F_SERIAL ||
-				   f->type == TP_F_FINGERPRINT))
-			for (char *c = f->pattern; *c; c++)
-				if (*c >= 'A' && *c <= 'Z')
-					*c = (char)(*c - 'A' + 'a');
+				   f->type == TP_F_FINGERPRINT) &&
+		    lower_hex(f->pattern))
+			ltlshd(ld, ld->cur, node_line(pattern),
+			       "pattern of filter '%s' has upper-case letters: tlshd compares %s case-sensitively in lower case, so there it never holds",
+			       qn, tn);
 		if (f->pattern)
 			tp_pattern_compile(f->pattern, &f->cpat);
 		break;
@@ -427,12 +489,20 @@ static void filter_body(struct loader *ld, yaml_document_t *doc,
 	f->type = (enum tp_ftype)t;
 	tn = tp_ftypes[t].name;
 	arg = tp_ftypes[t].arg;
+	if (!tp_ftypes[t].tlshd)
+		ltlshd(ld, ld->cur, node_line(n->type),
+		       "tlshd does not know type %s: it stops reading this file at filter '%s', and the filters and tags after it are not defined there",
+		       tn, qn);
 
+	/*
+	 * The argument a type does not take is ignored, with a warning,
+	 * as tlshd ignores it (selfSigned's pattern: is this library's).
+	 */
 	if (arg == TP_ARG_PURPOSE) {
 		if (n->pattern) {
-			lerror(ld, ld->cur, node_line(n->pattern),
-			       "filter '%s': type %s takes purpose:, not pattern:",
-			       qn, tn);
+			lwarn(ld, ld->cur, node_line(n->pattern),
+			      "filter '%s': type %s takes purpose:, its pattern: is ignored",
+			      qn, tn);
 		}
 		if (!n->purpose)
 			lerror(ld, ld->cur, node_line(val),
@@ -444,8 +514,9 @@ static void filter_body(struct loader *ld, yaml_document_t *doc,
 
 	/* Every other type takes a pattern: (optional for selfSigned). */
 	if (n->purpose) {
-		lerror(ld, ld->cur, node_line(n->purpose),
-		       "filter '%s': type %s takes pattern:, not purpose:", qn, tn);
+		lwarn(ld, ld->cur, node_line(n->purpose),
+		      "filter '%s': type %s takes pattern:, its purpose: is ignored",
+		      qn, tn);
 	}
 	if (!n->pattern) {
 		if (arg == TP_ARG_OPTBOOL) {
@@ -564,15 +635,21 @@ static void load_tag(struct loader *ld, yaml_document_t *doc,
 		       "tag '%s' has no filter list", qn);
 		goto add;
 	}
+	/*
+	 * An empty list loads, as in tlshd, but fails closed: tlshd gives
+	 * such a tag to every certificate, this library to none.
+	 */
+	if (is_null(list) ||
+	    (list->type == YAML_SEQUENCE_NODE &&
+	     list->data.sequence.items.top == list->data.sequence.items.start)) {
+		lwarn(ld, ld->cur, node_line(list),
+		      "tag '%s' has an empty filter list: no certificate earns it (tlshd gives it to every certificate)",
+		      qn);
+		goto add;
+	}
 	if (list->type != YAML_SEQUENCE_NODE) {
 		lerror(ld, ld->cur, node_line(list),
 		       "filter list of tag '%s' is not a sequence", qn);
-		goto add;
-	}
-	if (list->data.sequence.items.top == list->data.sequence.items.start) {
-		lerror(ld, ld->cur, node_line(list),
-		       "filter list of tag '%s' is empty (a tag needs at least one filter)",
-		       qn);
 		goto add;
 	}
 	for (yaml_node_item_t *it = list->data.sequence.items.start;
@@ -931,6 +1008,12 @@ static struct tp_policy *build(struct loader *ld)
 		}
 		first_file = lt->file;
 		first_line = lt->line;
+		/*
+		 * A tag with an empty list (warned about) is not defined at
+		 * all, so not even a forged report can carry it.
+		 */
+		if (lt->nrefs == 0 && !ld->nfatal)
+			continue;
 		t = &p->tags[p->ntags];
 		t->refs = calloc(lt->nrefs + 1, sizeof(*t->refs));
 		if (!t->refs)
@@ -1000,6 +1083,7 @@ static bool fill_diag(struct loader *ld, struct tp_diag *diag)
 		if (!e->file)
 			return false;
 		e->line = ld->errs[i].line;
+		e->kind = ld->errs[i].kind;
 		e->msg = ld->errs[i].msg;
 		ld->errs[i].msg = NULL;
 		diag->count++;
@@ -1022,16 +1106,19 @@ static int finish(struct loader *ld, struct tp_policy **out,
 			lerror(ld, ld->nfiles - 1, 0, "out of memory");
 		}
 		ret = -ENOMEM;
-	} else if (ld->nerrs) {
+	} else if (ld->nfatal) {
 		ret = ld->io_err ? ld->io_err : -EINVAL;
 	} else {
-		*out = p;
-		p = NULL;
 		ret = 0;
 	}
-	tp_policy_free(p);
+	/* A policy comes with all its warnings, or not at all. */
 	if (!fill_diag(ld, diag))
 		ret = -ENOMEM;
+	if (ret == 0) {
+		*out = p;
+		p = NULL;
+	}
+	tp_policy_free(p);
 	loader_free(ld);
 	return ret;
 }
@@ -1160,18 +1247,41 @@ void tp_diag_free(struct tp_diag *diag)
 	diag->count = 0;
 }
 
-void tp_diag_print(const struct tp_diag *diag, FILE *out)
+size_t tp_diag_count(const struct tp_diag *diag, enum tp_kind kind)
 {
-	if (!diag)
-		return;
-	for (size_t i = 0; i < diag->count; i++) {
+	size_t n = 0;
+
+	for (size_t i = 0; diag && i < diag->count; i++)
+		n += diag->errors[i].kind == kind;
+	return n;
+}
+
+void tp_diag_print_kinds(const struct tp_diag *diag, unsigned int kinds,
+			 FILE *out)
+{
+	static const char *const prefix[] = {
+		[TP_ERROR]	= "",
+		[TP_WARNING]	= "warning: ",
+		[TP_TLSHD]	= "tlshd would decide differently: ",
+	};
+
+	for (size_t i = 0; diag && i < diag->count; i++) {
 		const struct tp_error *e = &diag->errors[i];
 
+		if (!(kinds & (1u << e->kind)))
+			continue;
 		if (e->line)
-			fprintf(out, "%s:%u: %s\n", e->file, e->line, e->msg);
+			fprintf(out, "%s:%u: %s%s\n", e->file, e->line,
+				prefix[e->kind], e->msg);
 		else
-			fprintf(out, "%s: %s\n", e->file, e->msg);
+			fprintf(out, "%s: %s%s\n", e->file, prefix[e->kind],
+				e->msg);
 	}
+}
+
+void tp_diag_print(const struct tp_diag *diag, FILE *out)
+{
+	tp_diag_print_kinds(diag, ~0u, out);
 }
 
 size_t tp_policy_tag_count(const struct tp_policy *policy)

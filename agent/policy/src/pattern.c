@@ -143,18 +143,16 @@ bool tp_name_valid(const char *name)
 	return len >= 1 && len <= TP_NAME_MAX;
 }
 
-static bool take_digits(const char **s, int n, int *out)
+/* Between @min and @max decimal digits, into @out. */
+static bool take_digits(const char **s, int min, int max, int *out)
 {
-	int v = 0;
+	int v = 0, i;
 
-	for (int i = 0; i < n; i++) {
-		char c = (*s)[i];
-
-		if (c < '0' || c > '9')
-			return false;
-		v = v * 10 + (c - '0');
-	}
-	*s += n;
+	for (i = 0; i < max && (*s)[i] >= '0' && (*s)[i] <= '9'; i++)
+		v = v * 10 + ((*s)[i] - '0');
+	if (i < min)
+		return false;
+	*s += i;
 	*out = v;
 	return true;
 }
@@ -167,6 +165,40 @@ static bool take_char(const char **s, char c)
 	return true;
 }
 
+static size_t skip_blanks(const char **s)
+{
+	size_t n = 0;
+
+	while (**s == ' ' || **s == '\t') {
+		(*s)++;
+		n++;
+	}
+	return n;
+}
+
+/* A zone suffix that says UTC, and nothing after it but blanks. */
+static bool utc_suffix(const char *s)
+{
+	static const char *const utc[] = {
+		"Z", "UTC", "GMT", "+00:00", "+0000", "+00",
+	};
+
+	skip_blanks(&s);
+	if (*s == '\0')
+		return true;
+	for (size_t i = 0; i < sizeof(utc) / sizeof(utc[0]); i++) {
+		size_t l = strlen(utc[i]);
+		const char *rest = s + l;
+
+		if (strncmp(s, utc[i], l) == 0) {
+			skip_blanks(&rest);
+			if (*rest == '\0')
+				return true;
+		}
+	}
+	return false;
+}
+
 bool tp_parse_time(const char *text, time_t *out)
 {
 	const char *s = text;
@@ -174,15 +206,17 @@ bool tp_parse_time(const char *text, time_t *out)
 	struct tm tm = { 0 }, back;
 	time_t t;
 
-	if (!take_digits(&s, 4, &year) || !take_char(&s, '-') ||
-	    !take_digits(&s, 2, &mon) || !take_char(&s, '-') ||
-	    !take_digits(&s, 2, &day) || !take_char(&s, ' ') ||
-	    !take_digits(&s, 2, &hour) || !take_char(&s, ':') ||
-	    !take_digits(&s, 2, &min) || !take_char(&s, ':') ||
-	    !take_digits(&s, 2, &sec) || *s != '\0')
+	skip_blanks(&s);
+	if (!take_digits(&s, 4, 4, &year) || !take_char(&s, '-') ||
+	    !take_digits(&s, 1, 2, &mon) || !take_char(&s, '-') ||
+	    !take_digits(&s, 1, 2, &day) || skip_blanks(&s) == 0 ||
+	    !take_digits(&s, 1, 2, &hour) || !take_char(&s, ':') ||
+	    !take_digits(&s, 1, 2, &min) || !take_char(&s, ':') ||
+	    !take_digits(&s, 1, 2, &sec) || !utc_suffix(s))
 		return false;
+	/* A leap second, as strptime(3) allows it, is the next second. */
 	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 ||
-	    min > 59 || sec > 59)
+	    min > 59 || sec > 60)
 		return false;
 
 	tm.tm_year = year - 1900;
@@ -190,13 +224,13 @@ bool tp_parse_time(const char *text, time_t *out)
 	tm.tm_mday = day;
 	tm.tm_hour = hour;
 	tm.tm_min = min;
-	tm.tm_sec = sec;
+	tm.tm_sec = sec == 60 ? 59 : sec;
 	t = timegm(&tm);
 	/* Reject dates timegm normalised, such as February 30th. */
 	if (!gmtime_r(&t, &back) || back.tm_year != year - 1900 ||
 	    back.tm_mon != mon - 1 || back.tm_mday != day)
 		return false;
-	*out = t;
+	*out = t + (sec == 60);
 	return true;
 }
 

@@ -43,6 +43,7 @@ enum tp_arg {
 struct tp_ftype_info {
 	const char	*name;
 	enum tp_arg	arg;
+	bool		tlshd;	/* tlshd(8) knows this type too */
 };
 
 extern const struct tp_ftype_info tp_ftypes[TP_F__COUNT];
@@ -110,8 +111,11 @@ bool tp_cpattern_match(const char *pattern, const struct tp_cpattern *cp,
 bool tp_name_valid(const char *name);
 
 /*
- * Parses "YYYY-MM-DD HH:MM:SS" as UTC. Returns false when the text is
- * not exactly in that form or names a non-existent time.
+ * Parses "YYYY-MM-DD HH:MM:SS" as UTC. Month, day and the time's fields
+ * may have one digit or two, any blanks may separate the date from the
+ * time and surround the whole, and a zone suffix is allowed when it says
+ * UTC (Z, UTC, GMT, +00:00, +0000, +00); second 60 is the next second.
+ * Returns false for anything else, and for a date that does not exist.
  */
 bool tp_parse_time(const char *text, time_t *out);
 

@@ -43,6 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (tp_policy_load_buffer("fuzz", yml, sizeof(yml) - 1, &pol,
 					  &diag) < 0)
 			abort();
+		tp_diag_free(&diag);
 	}
 	ctx.policy = pol;
 	if (size < 1 || size - 1 > sizeof(buf))
