@@ -40,8 +40,15 @@ static const struct key_spec known_keys[] = {
 	{ "server", "client-ca" },
 	{ "server", "tags-with-system-trust" },
 	{ "server", "client-certificate-purpose" },
+	{ "server", "client-crl" },
+	{ "global", "keyrings" },
 	{ "client", "certificate" },
 	{ "client", "private-key" },
+};
+
+/* tlshd's groups (tlshd.conf(5)); a file with any of them is tlshd's. */
+static const char *const tlshd_groups[] = {
+	"debug", "authenticate", "authenticate.client", "authenticate.server",
 };
 
 static bool known_group(const char *g)
@@ -216,6 +223,10 @@ void tt_config_free(struct tt_config *cfg)
 	free_path(&cfg->client_ca);
 	free_path(&cfg->client_cert);
 	free_path(&cfg->client_key);
+	free_path(&cfg->client_crl);
+	for (unsigned int i = 0; i < cfg->nkeyrings; i++)
+		free(cfg->keyrings[i]);
+	tt_diag_free(&cfg->ignored);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -489,9 +500,234 @@ static void parse_server(struct parse_ctx *c, struct tt_config *cfg)
 		cfg->client_cert_mode = v;
 	get_path(c, "server", "client-ca", &cfg->client_ca);
 	get_bool(c, "server", "tags-with-system-trust", &cfg->tags_system_trust);
+	get_path(c, "server", "client-crl", &cfg->client_crl);
 	if (get_choice(c, "server", "client-certificate-purpose", purposes, 2,
 		       &v))
 		cfg->client_purpose_any = v;
+}
+
+/* An entry of cfg->ignored: what the file sets that has no effect. */
+static void ignored(struct parse_ctx *c, struct tt_config *cfg,
+		    const char *group, const char *key, const char *why)
+{
+	tt_diag_add(&cfg->ignored, c->name, locate(&c->text, group, key),
+		    "[%s] %s is ignored: %s", group, key, why);
+}
+
+/*
+ * keyrings = a;b;c: names or serial numbers. tlshd's three are always
+ * searched, so naming them adds nothing.
+ */
+static void parse_keyrings(struct parse_ctx *c, const char *group,
+			   struct tt_config *cfg)
+{
+	GError *err = NULL;
+	gsize n = 0;
+	gchar **list = g_key_file_get_string_list(c->kf, group, "keyrings", &n,
+						  &err);
+
+	if (!list) {
+		if (err && err->code != G_KEY_FILE_ERROR_KEY_NOT_FOUND &&
+		    err->code != G_KEY_FILE_ERROR_GROUP_NOT_FOUND)
+			perr(c, group, "keyrings", "[%s] keyrings: %s", group,
+			     err->message);
+		g_clear_error(&err);
+		return;
+	}
+	for (gsize i = 0; i < n; i++) {
+		char *name = g_strstrip(list[i]);
+		bool printable = true;
+
+		for (const char *p = name; *p; p++)
+			if ((unsigned char)*p <= ' ' || *p == 0x7f)
+				printable = false;
+		if (!*name)
+			continue;
+		if (!printable || strlen(name) > 255) {
+			perr(c, group, "keyrings",
+			     "[%s] keyrings: \"%.64s\" is not a keyring name or serial number",
+			     group, name);
+			continue;
+		}
+		if (strcmp(name, ".nfs") == 0 || strcmp(name, ".nfsd") == 0 ||
+		    strcmp(name, ".nvme") == 0)
+			continue;
+		if (cfg->nkeyrings == TT_MAX_KEYRINGS) {
+			perr(c, group, "keyrings",
+			     "[%s] keyrings: more than %d keyrings", group,
+			     TT_MAX_KEYRINGS);
+			break;
+		}
+		cfg->keyrings[cfg->nkeyrings] = strdup(name);
+		if (cfg->keyrings[cfg->nkeyrings])
+			cfg->nkeyrings++;
+	}
+	g_strfreev(list);
+}
+
+static bool is_tlshd_group(const char *g)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(tlshd_groups); i++)
+		if (strcmp(g, tlshd_groups[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Whether the file is tlshd's: it has one of tlshd's groups. A file with
+ * tlshd's groups and tlstagd's both is an error: one of the two halves
+ * would be silently ignored.
+ */
+static bool tlshd_file(struct parse_ctx *c)
+{
+	gsize n = 0;
+	gchar **groups = g_key_file_get_groups(c->kf, &n);
+	const char *ours = NULL, *theirs = NULL;
+
+	for (gsize i = 0; i < n; i++) {
+		if (is_tlshd_group(groups[i]))
+			theirs = theirs ? theirs : groups[i];
+		else if (known_group(groups[i]))
+			ours = ours ? ours : groups[i];
+	}
+	if (ours && theirs)
+		perr(c, theirs, NULL,
+		     "[%s] is tlshd's and [%s] tlstagd's: a file is one or the other",
+		     theirs, ours);
+	g_strfreev(groups);
+	return theirs && !ours;
+}
+
+/* [@group] @key of a tlshd file, read as GLib reads it for tlshd: 0 if bad. */
+static int tlshd_int(struct parse_ctx *c, struct tt_config *cfg,
+		     const char *group, const char *key)
+{
+	GError *err = NULL;
+	int v;
+
+	if (!g_key_file_has_key(c->kf, group, key, NULL))
+		return 0;
+	v = g_key_file_get_integer(c->kf, group, key, &err);
+	if (err) {
+		ignored(c, cfg, group, key,
+			"not an integer (tlshd reads it as 0)");
+		g_clear_error(&err);
+		return 0;
+	}
+	return v;
+}
+
+/*
+ * One side's x509.* keys of a tlshd file. The client side's trust store
+ * verifies servers (ca-file); the server side's verifies clients
+ * (client-ca). Without one, tlshd uses the system's, and so does this.
+ */
+static void parse_tlshd_side(struct parse_ctx *c, struct tt_config *cfg,
+			     bool server)
+{
+	const char *g = server ? "authenticate.server" : "authenticate.client";
+	struct tt_cfg_path *cert = server ? &cfg->server_cert : &cfg->client_cert;
+	struct tt_cfg_path *key = server ? &cfg->server_key : &cfg->client_key;
+
+	if (server) {
+		get_path(c, g, "x509.truststore", &cfg->client_ca);
+		get_path(c, g, "x509.crl", &cfg->client_crl);
+	} else if (g_key_file_has_key(c->kf, g, "x509.truststore", NULL)) {
+		get_path(c, g, "x509.truststore", &cfg->ca_file);
+		cfg->trust_system = !cfg->ca_file.path;
+		get_path(c, g, "x509.crl", &cfg->crl_file);
+	} else {
+		get_path(c, g, "x509.crl", &cfg->crl_file);
+	}
+	get_path(c, g, "x509.certificate", cert);
+	get_path(c, g, "x509.private_key", key);
+	if (cert->path && !key->path)
+		perr(c, g, "x509.certificate",
+		     "[%s] x509.certificate is set but x509.private_key is not", g);
+	else if (!cert->path && key->path)
+		perr(c, g, "x509.private_key",
+		     "[%s] x509.private_key is set but x509.certificate is not", g);
+	if (key->path && strchr(key->path, ':') && key->path[0] != '/')
+		perr(c, g, "x509.private_key",
+		     "[%s] x509.private_key: key URLs are not supported; give a PEM file (write \"./%s\" for a relative path)",
+		     g, key->path);
+	for (int pq = 0; pq < 2; pq++) {
+		const char *k = pq ? "x509.pq.private_key" : "x509.pq.certificate";
+
+		if (g_key_file_has_key(c->kf, g, k, NULL))
+			ignored(c, cfg, g, k,
+				"this GnuTLS has no ML-DSA, so x509.certificate is presented to every peer");
+	}
+}
+
+static const struct key_spec tlshd_keys[] = {
+	{ "debug", "loglevel" }, { "debug", "tls" }, { "debug", "nl" },
+	{ "debug", "delay_done" }, { "authenticate", "keyrings" },
+	{ "authenticate.client", "x509.truststore" },
+	{ "authenticate.client", "x509.crl" },
+	{ "authenticate.client", "x509.certificate" },
+	{ "authenticate.client", "x509.private_key" },
+	{ "authenticate.client", "x509.pq.certificate" },
+	{ "authenticate.client", "x509.pq.private_key" },
+	{ "authenticate.server", "x509.truststore" },
+	{ "authenticate.server", "x509.crl" },
+	{ "authenticate.server", "x509.certificate" },
+	{ "authenticate.server", "x509.private_key" },
+	{ "authenticate.server", "x509.pq.certificate" },
+	{ "authenticate.server", "x509.pq.private_key" },
+};
+
+static bool tlshd_known(const char *g, const char *k)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(tlshd_keys); i++)
+		if (strcmp(tlshd_keys[i].group, g) == 0 &&
+		    strcmp(tlshd_keys[i].key, k) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * tlshd's configuration file (tlshd.conf(5)), taken as tlshd takes it:
+ * what it does not know is ignored (here with a note saying so), its
+ * tags are in /etc/tlshd/tags.d.
+ */
+static void parse_tlshd(struct parse_ctx *c, struct tt_config *cfg)
+{
+	gsize ngroups = 0;
+	gchar **groups = g_key_file_get_groups(c->kf, &ngroups);
+
+	cfg->tlshd_format = true;
+	for (gsize i = 0; i < ngroups; i++) {
+		gsize nkeys = 0;
+		gchar **keys = g_key_file_get_keys(c->kf, groups[i], &nkeys, NULL);
+
+		for (gsize k = 0; keys && k < nkeys; k++)
+			if (!tlshd_known(groups[i], keys[k]))
+				ignored(c, cfg, groups[i], keys[k],
+					"not a setting of tlshd.conf(5) (tlshd ignores it too)");
+		g_strfreev(keys);
+	}
+	g_strfreev(groups);
+
+	if (tlshd_int(c, cfg, "debug", "loglevel") > 0)
+		cfg->log_level = LOG_DEBUG;
+	cfg->tls_debug = tlshd_int(c, cfg, "debug", "tls");
+	if (cfg->tls_debug < 0)
+		cfg->tls_debug = 0;
+	if (cfg->tls_debug > 0 && cfg->log_level < LOG_DEBUG)
+		ignored(c, cfg, "debug", "tls",
+			"GnuTLS's messages are logged at debug level: set loglevel too");
+	if (tlshd_int(c, cfg, "debug", "nl") != 0)
+		ignored(c, cfg, "debug", "nl", "tlstagd does not use libnl");
+	if (tlshd_int(c, cfg, "debug", "delay_done") != 0)
+		ignored(c, cfg, "debug", "delay_done",
+			"a test setting of tlshd's; DONE is never delayed");
+	parse_keyrings(c, "authenticate", cfg);
+	parse_tlshd_side(c, cfg, false);
+	parse_tlshd_side(c, cfg, true);
+	free(cfg->tags_dir.path);
+	cfg->tags_dir.path = strdup(TT_TLSHD_TAGS_DIR);
+	cfg->tags_dir_default = true;
 }
 
 /* The directory of @name (for relative paths); NULL when it has none. */
@@ -537,8 +773,13 @@ int tt_config_parse_buffer(const char *name, const char *buf, size_t len,
 		goto out;
 	}
 
+	if (tlshd_file(&c)) {
+		parse_tlshd(&c, cfg);
+		goto out;
+	}
 	check_schema(&c);
 	parse_global(&c, cfg);
+	parse_keyrings(&c, "global", cfg);
 	parse_trust(&c, cfg);
 	parse_server(&c, cfg);
 	get_path(&c, "client", "certificate", &cfg->client_cert);

@@ -16,6 +16,12 @@
 
 #define TT_DEFAULT_CONFIG	"/etc/tlstagd/tlstagd.conf"
 #define TT_DEFAULT_TAGS_DIR	"/etc/tlstagd/tags.d"
+/* tlshd's files, read when tlstagd's own configuration does not exist. */
+#define TT_TLSHD_CONFIG		"/etc/tlshd/config"
+#define TT_TLSHD_CONFIG_OLD	"/etc/tlshd.conf"
+#define TT_TLSHD_TAGS_DIR	"/etc/tlshd/tags.d"
+/* At most this many keyrings in keyrings = (tlshd's three come on top). */
+#define TT_MAX_KEYRINGS		16
 #define TT_DEFAULT_MAX_IN_FLIGHT 16
 #define TT_DEFAULT_TIMEOUT_S	30
 #define TT_DEFAULT_PEER_KEY_TTL_S 600
@@ -65,6 +71,21 @@ struct tt_config {
 	bool			tags_system_trust;
 	struct tt_cfg_path	client_cert;
 	struct tt_cfg_path	client_key;
+	/* [server] client-crl: CRLs for client certificates (else crl-file) */
+	struct tt_cfg_path	client_crl;
+	/*
+	 * [global] keyrings (tlshd: [authenticate] keyrings): names or serial
+	 * numbers of keyrings searched for PSKs by identity, after the
+	 * request's own; .nfs, .nfsd and .nvme always are.
+	 */
+	char			*keyrings[TT_MAX_KEYRINGS];
+	unsigned int		nkeyrings;
+	/* The file is tlshd's (tlshd.conf(5)), read as tlshd reads it. */
+	bool			tlshd_format;
+	/* tlshd's [debug] tls: GnuTLS's own log level (0: as log-level says) */
+	int			tls_debug;
+	/* What the file sets that tlstagd ignores, and why ("file:line"). */
+	struct tt_diag		ignored;
 };
 
 /*

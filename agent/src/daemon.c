@@ -72,6 +72,12 @@ struct daemon {
 };
 
 static int log_override = -1;
+static int target_override = -1;
+
+void tt_daemon_set_target_override(int target)
+{
+	target_override = target;
+}
 
 void tt_daemon_set_log_override(int level)
 {
@@ -101,9 +107,14 @@ void tt_daemon_apply_logging(const struct tt_config *cfg, bool foreground)
 		t = foreground ? TT_LOG_STDERR : TT_LOG_SYSLOG;
 		break;
 	}
+	if (target_override >= 0)
+		t = (enum tt_log_target)target_override;
 	tt_log_set_target(t);
 	tt_log_set_level(log_override >= 0 ? log_override : cfg->log_level);
 	tt_tls_set_log_level(tt_log_get_level());
+	/* tlshd's [debug] tls: GnuTLS's own level, as tlshd sets it. */
+	if (cfg->tls_debug > 0)
+		gnutls_global_set_log_level(cfg->tls_debug);
 }
 
 /* ------------------------------------------------------------------ */
@@ -415,6 +426,12 @@ child_main(struct daemon *d, int rep, int kh_chan)
 	child_setup(d, kh_chan);
 	timeout = child_accept(d, rep, &acc);
 	tt_hs_params_from_accept(&acc, &p);
+	/* Found now: the keyrings are named in /proc/keys, a file. */
+	if (p.auth_mode == TT_HS_AUTH_PSK)
+		env.npsk_keyrings = tt_keys_psk_keyrings(rt->cfg.keyrings,
+							 rt->cfg.nkeyrings,
+							 env.psk_keyrings,
+							 TT_MAX_KEYRINGS + 3);
 	/*
 	 * Files the handshake needs are read now, and a private key the
 	 * request names goes to the key holder: the sandbox forbids both.
@@ -936,6 +953,7 @@ static void reload(struct daemon *d)
 
 		tt_daemon_apply_logging(&rt->cfg, d->foreground);
 		tt_diag_log_warnings(&rt->warnings);
+		tt_keys_link_psk_keyrings(rt->cfg.keyrings, rt->cfg.nkeyrings);
 		if (tt_runtime_client_trust_is_system(&rt->cfg))
 			tt_warn("client certificates are verified against the system trust store: any public CA's client certificate passes and can earn tags; set [server] client-ca");
 		d->sched.max = rt->cfg.max_in_flight;
@@ -958,6 +976,7 @@ static void handle_signals(struct daemon *d)
 			reap(d);
 			break;
 		case SIGHUP:
+		case SIGUSR1:	/* as tlshd: a reload too */
 			reload(d);
 			break;
 		case SIGTERM:
@@ -1068,6 +1087,7 @@ static int daemon_setup(struct daemon *d)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (d->sigfd < 0) {

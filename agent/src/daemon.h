@@ -62,5 +62,7 @@ void tt_daemon_apply_logging(const struct tt_config *cfg, bool foreground);
  * -1: none.
  */
 void tt_daemon_set_log_override(int level);
+/* A log target that wins over the configuration's (-s; as tlshd); -1: none. */
+void tt_daemon_set_target_override(int target);
 
 #endif

@@ -388,6 +388,14 @@ static int psk_server_cb(gnutls_session_t session,
 		if (s > 0)
 			serial = s;
 	}
+	/* Then the keyrings tlshd would search: .nvme, .nfs, .nfsd, ... */
+	for (unsigned int i = 0; !serial && i < c->env->npsk_keyrings; i++) {
+		int32_t s = k->search(k->ctx, c->env->psk_keyrings[i], "psk",
+				      name);
+
+		if (s > 0)
+			serial = s;
+	}
 	if (!serial || k->read(k->ctx, serial, &data, &len) < 0 || len == 0)
 		goto unknown;
 	key->data = gnutls_malloc(len);
@@ -422,12 +430,26 @@ static int psk_client_creds(struct hs_ctx *c, gnutls_psk_client_credentials_t *o
 		set_reason(c->res, "PSK handshake without a peer identity");
 		return -EINVAL;
 	}
-	serial = (int32_t)c->p->peerids[0];
-	ret = k->describe(k->ctx, serial, &desc);
-	if (ret == 0)
-		ret = k->read(k->ctx, serial, &data, &len);
+	/*
+	 * GnuTLS offers one identity per ClientHello: the first of the
+	 * kernel's that can be used (a revoked or expired key cannot).
+	 */
+	for (unsigned int i = 0; i < c->p->npeerids; i++) {
+		serial = (int32_t)c->p->peerids[i];
+		free(desc);
+		free(data);
+		desc = NULL;
+		data = NULL;
+		len = 0;
+		ret = k->describe(k->ctx, serial, &desc);
+		if (ret == 0)
+			ret = k->read(k->ctx, serial, &data, &len);
+		if (ret == 0 && len > 0)
+			break;
+	}
 	if (ret < 0 || len == 0) {
-		set_reason(c->res, "cannot read PSK key %d: %s", serial,
+		set_reason(c->res, "cannot read PSK key %d%s: %s", serial,
+			   c->p->npeerids > 1 ? " (nor any other offered)" : "",
 			   ret < 0 ? strerror(-ret) : "empty");
 		free(desc);
 		free(data);

@@ -64,6 +64,12 @@ struct tt_hs_env {
 	 * by tt_hs_prepare(); taken over (and freed) by the handshake.
 	 */
 	gnutls_certificate_credentials_t keyring_creds;
+	/*
+	 * Keyrings a PSK server searches for the client's identity after the
+	 * request's own (tt_keys_psk_keyrings()).
+	 */
+	int32_t			psk_keyrings[TT_MAX_KEYRINGS + 3];
+	unsigned int		npsk_keyrings;
 };
 
 struct tt_hs_result {

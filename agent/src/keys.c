@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <keyutils.h>
 
+#include "config.h"
 #include "keys.h"
+#include "log.h"
 
 static int ku_read(void *ctx, int32_t serial, unsigned char **data,
 		   size_t *len)
@@ -122,4 +125,64 @@ bool tt_keys_is_psk(int32_t serial)
 	ok = strncmp(raw, want, sizeof(want) - 1) == 0;
 	free(raw);
 	return ok;
+}
+
+int32_t tt_keys_find_keyring(const char *name)
+{
+	char *end;
+	long n;
+	int32_t k;
+
+	if (!name || !*name)
+		return -EINVAL;
+	errno = 0;
+	n = strtol(name, &end, 10);
+	if (!*end && !errno) {
+		char *raw = NULL;
+		bool ring;
+
+		if (n <= 0 || n > INT32_MAX)
+			return -EINVAL;
+		if (keyctl_describe_alloc((key_serial_t)n, &raw) < 0)
+			return -errno;
+		ring = strncmp(raw, "keyring;", 8) == 0;
+		free(raw);
+		return ring ? (int32_t)n : -ENOTDIR;
+	}
+	k = find_key_by_type_and_desc("keyring", name, 0);
+	return k > 0 ? k : -(errno ? errno : ENOKEY);
+}
+
+unsigned int tt_keys_psk_keyrings(char *const *names, unsigned int n,
+				  int32_t *out, unsigned int max)
+{
+	static const char *const always[] = { ".nvme", ".nfs", ".nfsd" };
+	unsigned int got = 0;
+
+	for (unsigned int i = 0; i < 3 + n && got < max; i++) {
+		int32_t k = tt_keys_find_keyring(i < 3 ? always[i] : names[i - 3]);
+		bool dup = false;
+
+		for (unsigned int j = 0; j < got; j++)
+			dup |= out[j] == k;
+		if (k > 0 && !dup)
+			out[got++] = k;
+	}
+	return got;
+}
+
+void tt_keys_link_psk_keyrings(char *const *names, unsigned int n)
+{
+	int32_t rings[TT_MAX_KEYRINGS + 3];
+	unsigned int got;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (tt_keys_find_keyring(names[i]) < 0)
+			tt_warn("keyrings: no keyring \"%s\" (yet): not searched for PSKs",
+				names[i]);
+	got = tt_keys_psk_keyrings(names, n, rings, TT_MAX_KEYRINGS + 3);
+	for (unsigned int i = 0; i < got; i++)
+		if (keyctl_link(rings[i], KEY_SPEC_SESSION_KEYRING) < 0)
+			tt_warn("cannot link keyring %d into the session keyring: %s",
+				rings[i], strerror(errno));
 }

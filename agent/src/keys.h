@@ -48,6 +48,25 @@ int32_t tt_keys_peer_keyring(void);
 /* Whether @serial is a key of type "psk" (that this process may view). */
 bool tt_keys_is_psk(int32_t serial);
 
+/*
+ * The keyring named @name ("123" is serial 123) that this process may
+ * view: its serial, or -errno (-ENOKEY: no such keyring).
+ */
+int32_t tt_keys_find_keyring(const char *name);
+/*
+ * The keyrings searched for PSKs by identity, as tlshd searches them:
+ * .nvme, .nfs and .nfsd, then the @n of keyrings = (@names), those that
+ * exist, without repeats, at most @max into @out. Returns how many.
+ */
+unsigned int tt_keys_psk_keyrings(char *const *names, unsigned int n,
+				  int32_t *out, unsigned int max);
+
+/*
+ * Links those keyrings into the session keyring, as tlshd does at start
+ * and on reload, and warns about names in @names that do not exist.
+ */
+void tt_keys_link_psk_keyrings(char *const *names, unsigned int n);
+
 /* Operations backed by libkeyutils. */
 extern const struct tt_keyops tt_keyutils_ops;
 

@@ -39,14 +39,19 @@ static void usage(FILE *out)
 		"TLS handshake agent for the kernel's handshake netlink family,\n"
 		"returning session tags earned by the peer's certificate.\n"
 		"\n"
-		"  -c, --config FILE     configuration file (default %s)\n"
+		"  -c, --config FILE     configuration file (default %s,\n"
+		"                        else tlshd's %s)\n"
 		"  -f, --foreground      do not detach; log to stderr by default\n"
 		"  -d, --debug           log at debug level (overrides log-level)\n"
 		"      --check-config    validate configuration and policy, then exit\n"
 		"      --explain CERT    show the tags a PEM or DER certificate would earn\n"
+		"  -s, --stderr          log to stderr\n"
 		"  -h, --help            this text\n"
-		"  -V, --version         print the version\n",
-		TT_DEFAULT_CONFIG);
+		"  -V, -v, --version     print the version\n"
+		"\n"
+		"Run as \"tlshd\" (a link of that name), it stays in the foreground\n"
+		"and logs to syslog unless -s is given, as tlshd does.\n",
+		TT_DEFAULT_CONFIG, TT_TLSHD_CONFIG);
 }
 
 static int check_config(const char *path)
@@ -61,12 +66,14 @@ static int check_config(const char *path)
 		tt_diag_print(&diag, stderr);
 		if (!diag.count)
 			fprintf(stderr, "%s: %s\n",
-				path ? path : TT_DEFAULT_CONFIG, strerror(-ret));
+				path ? path : "the default configuration",
+				strerror(-ret));
 		tt_diag_free(&diag);
 		return 1;
 	}
 	c = &rt->cfg;
-	printf("%s: OK\n", c->file);
+	printf("%s: OK%s\n", c->file,
+	       c->tlshd_format ? " (tlshd's format, tlshd.conf(5))" : "");
 	if (c->trust_system)
 		printf("  trust store:        system (%u CA certificate(s))\n",
 		       rt->ca_count);
@@ -282,6 +289,7 @@ static int run_daemon(const char *path, bool foreground, bool debug)
 	if (ret < 0)
 		tt_warn("cannot create the %s keyring: %s; peer keys go to the session keyring",
 			TT_PEER_KEYRING_DESC, strerror(-ret));
+	tt_keys_link_psk_keyrings(rt->cfg.keyrings, rt->cfg.nkeyrings);
 	if (!foreground && daemon(0, 0) < 0) {
 		tt_err("daemon: %s", strerror(errno));
 		goto fail;
@@ -307,6 +315,7 @@ int main(int argc, char **argv)
 		{ "debug", no_argument, NULL, 'd' },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
 		{ "explain", required_argument, NULL, OPT_EXPLAIN },
+		{ "stderr", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -315,7 +324,16 @@ int main(int argc, char **argv)
 	bool foreground = false, debug = false, check = false;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "c:fdhV", opts, NULL)) != -1) {
+	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 :
+						     argv[0];
+	bool as_tlshd = strcmp(prog, "tlshd") == 0, to_stderr = false;
+
+	/* In tlshd's place (its unit, its command line): never detach. */
+	if (as_tlshd) {
+		foreground = true;
+		tt_daemon_set_target_override(TT_LOG_SYSLOG);
+	}
+	while ((c = getopt_long(argc, argv, "c:fdshVv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -332,9 +350,13 @@ int main(int argc, char **argv)
 		case OPT_EXPLAIN:
 			cert = optarg;
 			break;
+		case 's':
+			to_stderr = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'v':
 		case 'V':
 			printf("tlstagd %s (GnuTLS %s)\n", TT_VERSION,
 			       gnutls_check_version(NULL));
@@ -354,6 +376,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tlstagd: --check-config and --explain are exclusive\n");
 		return 2;
 	}
+	if (to_stderr)
+		tt_daemon_set_target_override(TT_LOG_STDERR);
 	if (tt_tls_global_init() < 0)
 		return 1;
 	if (check)

@@ -158,12 +158,39 @@ static int load_client_ca(const struct tt_config *cfg,
 		return -EINVAL;
 	}
 	*count = (unsigned int)ret;
-	if (cfg->crl_file.path &&
+	if (!cfg->client_crl.path && cfg->crl_file.path &&
 	    gnutls_certificate_set_x509_crl_file(cred, cfg->crl_file.path,
 						 GNUTLS_X509_FMT_PEM) < 0) {
 		tt_diag_add(diag, cfg->file, cfg->crl_file.line,
 			    "[trust] crl-file %s: cannot load",
 			    cfg->crl_file.path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * What verifies client certificates: [server] client-ca, else the trust
+ * store; with [server] client-crl's CRLs when set (else crl-file's).
+ */
+static int load_client_trust(const struct tt_config *cfg,
+			     gnutls_certificate_credentials_t cred,
+			     unsigned int *count, struct tt_diag *diag)
+{
+	int ret;
+
+	if (cfg->client_ca.path)
+		ret = load_client_ca(cfg, cred, count, diag);
+	else
+		ret = load_trust(cfg, cred, count, diag);
+	if (ret < 0 || !cfg->client_crl.path)
+		return ret;
+	ret = gnutls_certificate_set_x509_crl_file(cred, cfg->client_crl.path,
+						   GNUTLS_X509_FMT_PEM);
+	if (ret < 0) {
+		tt_diag_add(diag, cfg->file, cfg->client_crl.line,
+			    "client CRL file %s: %s", cfg->client_crl.path,
+			    gnutls_strerror(ret));
 		return -EINVAL;
 	}
 	return 0;
@@ -183,9 +210,8 @@ int tt_runtime_trust_creds(const struct tt_config *cfg, bool for_clients,
 		snprintf(err, errlen, "%s", gnutls_strerror(ret));
 		return -ENOMEM;
 	}
-	if (for_clients && cfg->client_ca.path ?
-	    load_client_ca(cfg, *out, &n, &diag) :
-	    load_trust(cfg, *out, &n, &diag)) {
+	if (for_clients ? load_client_trust(cfg, *out, &n, &diag) :
+			  load_trust(cfg, *out, &n, &diag)) {
 		snprintf(err, errlen, "%s",
 			 diag.count ? diag.entries[0].msg : "trust store");
 		tt_diag_free(&diag);
@@ -276,16 +302,30 @@ static int load_policy(struct tt_runtime *rt, struct tt_diag *diag)
 	return 0;
 }
 
+const char *tt_runtime_default_config(void)
+{
+	/* tlstagd's own, else tlshd's (its current place, then its old). */
+	static const char *const paths[] = {
+		TT_DEFAULT_CONFIG, TT_TLSHD_CONFIG, TT_TLSHD_CONFIG_OLD,
+	};
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (stat(paths[i], &st) == 0 || errno != ENOENT)
+			return paths[i];
+	return NULL;
+}
+
 static int load_config(const char *path, struct tt_config *cfg,
 		       struct tt_diag *diag)
 {
-	struct stat st;
-
-	if (!path && stat(TT_DEFAULT_CONFIG, &st) < 0 && errno == ENOENT) {
+	if (!path)
+		path = tt_runtime_default_config();
+	if (!path) {
 		tt_config_defaults(cfg);
 		return 0;
 	}
-	return tt_config_parse_file(path ? path : TT_DEFAULT_CONFIG, cfg, diag);
+	return tt_config_parse_file(path, cfg, diag);
 }
 
 int tt_runtime_load_config_policy(const char *path, struct tt_config *cfg,
@@ -335,6 +375,10 @@ int tt_runtime_load(const char *path, struct tt_runtime **out,
 		free(rt);
 		return ret;
 	}
+	for (size_t i = 0; i < rt->cfg.ignored.count; i++)
+		tt_diag_add(&rt->warnings, rt->cfg.ignored.entries[i].file,
+			    rt->cfg.ignored.entries[i].line, "%s",
+			    rt->cfg.ignored.entries[i].msg);
 
 	/* Client side: trust store plus the optional default certificate. */
 	ret = gnutls_certificate_allocate_credentials(&rt->client_creds);
@@ -370,13 +414,9 @@ int tt_runtime_load(const char *path, struct tt_runtime **out,
 			tt_runtime_free(rt);
 			return -ENOMEM;
 		}
-		if (rt->cfg.client_ca.path) {
-			if (load_client_ca(&rt->cfg, rt->server_creds, &n, diag))
-				bad++;
-		} else if (!bad && load_trust(&rt->cfg, rt->server_creds, &n,
-					      diag)) {
+		if ((rt->cfg.client_ca.path || !bad) &&
+		    load_client_trust(&rt->cfg, rt->server_creds, &n, diag))
 			bad++;
-		}
 		if (load_pair(rt, "server", rt->server_creds,
 			      &rt->cfg.server_cert, &rt->cfg.server_key, diag))
 			bad++;

@@ -47,6 +47,12 @@ int tt_runtime_load(const char *path, struct tt_runtime **out,
 		    struct tt_diag *diag);
 void tt_runtime_free(struct tt_runtime *rt);
 /*
+ * The configuration file read when none is named: tlstagd's own when it
+ * exists, else tlshd's (/etc/tlshd/config, then /etc/tlshd.conf); NULL
+ * when there is none (the built-in defaults).
+ */
+const char *tt_runtime_default_config(void);
+/*
  * SIGHUP: builds a new runtime completely, then swaps it for *@cur and
  * frees the old one. On any error *@cur is untouched and still in use;
  * returns the error with reasons in @diag.

@@ -159,6 +159,31 @@ else
 		ko "daemon without handshake family (exit $rc)"; cat "$log/cli4.out"
 	fi
 fi
+# In tlshd's place: a link named tlshd, tlshd's options (-s, -v, -c), a
+# tlshd configuration file; it does not detach, and -s logs to stderr.
+ln -sf "$top/$bin" "$log/tlshd"
+printf '[debug]\nloglevel=1\n[authenticate.server]\nx509.truststore=%s\nx509.certificate=%s\nx509.private_key=%s\n' \
+	"$certs/ca.pem" "$certs/server.pem" "$certs/server.key" >"$log/tlshd-config"
+timeout 10 "$log/tlshd" -s -c "$log/tlshd-config" >"$log/cli7.out" 2>&1 &
+pid=$!
+sleep 2
+if kill -0 $pid 2>/dev/null; then
+	kill -TERM $pid
+	wait $pid
+	rc=$?
+	want="session tags"
+else
+	wait $pid
+	rc=$?
+	want='no "handshake" generic netlink family'
+fi
+if [ $rc -ne 124 ] && grep -q "$want" "$log/cli7.out" &&
+   "$log/tlshd" -v 2>&1 | grep -q tlstagd &&
+   "$bin" --check-config -c "$log/tlshd-config" | grep -q "OK (tlshd's format"; then
+	ok "run as tlshd: tlshd's options and configuration, logs to stderr with -s"
+else
+	ko "run as tlshd (exit $rc)"; cat "$log/cli7.out"
+fi
 if "$bin" --help | grep -q -- "--explain" && "$bin" --version | grep -q tlstagd; then
 	ok "--help and --version"
 else

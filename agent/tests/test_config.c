@@ -484,6 +484,149 @@ TEST(reload_keeps_old_on_error)
 	tt_runtime_free(rt);
 }
 
+/*
+ * tlshd's configuration file (tlshd.conf(5)) is read as tlshd reads it:
+ * each side's x509.* keys, [authenticate] keyrings, [debug] loglevel; the
+ * tags in /etc/tlshd/tags.d; what tlstagd does not use is named, with the
+ * reason, and what tlshd does not know is ignored, as there.
+ */
+TEST(tlshd_config)
+{
+	struct tt_diag diag = { 0 };
+	struct tt_runtime *rt = NULL;
+	struct tt_config cfg;
+	char path[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tlshd-config", tmpdir);
+	f = fopen(path, "w");
+	fprintf(f,
+		"# tlshd's own syntax\n"
+		"[debug]\n"
+		"loglevel=1\n"
+		"tls=0\n"
+		"nl=2\n"
+		"\n"
+		"[authenticate]\n"
+		"keyrings=mykeys;.nvme; 1234 ;\n"
+		"\n"
+		"[authenticate.client]\n"
+		"x509.truststore=%s/ca.pem\n"
+		"x509.certificate=%s/alice.pem\n"
+		"x509.private_key=%s/alice.key\n"
+		"\n"
+		"[authenticate.server]\n"
+		"x509.truststore=%s/ca.pem\n"
+		"x509.certificate=%s/server.pem\n"
+		"x509.private_key=%s/server.key\n"
+		"x509.pq.certificate=/nonexistent/ml-dsa.pem\n"
+		"color=blue\n",
+		certs, certs, certs, certs, certs, certs);
+	fclose(f);
+	CHECK(tt_config_parse_file(path, &cfg, &diag) == 0);
+	dump_diag(&diag);
+	CHECK(cfg.tlshd_format);
+	CHECK(cfg.log_level == LOG_DEBUG);
+	CHECK(!cfg.trust_system && cfg.ca_file.path &&
+	      strstr(cfg.ca_file.path, "/ca.pem") && cfg.ca_file.line == 11);
+	CHECK(cfg.client_ca.path && strstr(cfg.client_ca.path, "/ca.pem"));
+	CHECK(cfg.client_cert.path && strstr(cfg.client_cert.path, "alice.pem"));
+	CHECK(cfg.client_key.path && strstr(cfg.client_key.path, "alice.key"));
+	CHECK(cfg.server_cert.path && strstr(cfg.server_cert.path, "server.pem"));
+	CHECK(cfg.server_key.path && strstr(cfg.server_key.path, "server.key"));
+	CHECK(cfg.tags_dir_default &&
+	      strcmp(cfg.tags_dir.path, "/etc/tlshd/tags.d") == 0);
+	/* .nvme is always searched; the empty item is nothing. */
+	CHECK(cfg.nkeyrings == 2 && strcmp(cfg.keyrings[0], "mykeys") == 0 &&
+	      strcmp(cfg.keyrings[1], "1234") == 0);
+	CHECK(cfg.ignored.count == 3);
+	CHECK(has_diag(&cfg.ignored, 5, "[debug] nl is ignored: tlstagd does not use libnl"));
+	CHECK(has_diag(&cfg.ignored, 19, "x509.pq.certificate is ignored: this GnuTLS has no ML-DSA"));
+	CHECK(has_diag(&cfg.ignored, 20, "[authenticate.server] color is ignored: not a setting of tlshd.conf(5)"));
+	tt_config_free(&cfg);
+
+	/* Loaded whole; what is ignored comes with the runtime's warnings. */
+	CHECK(tt_runtime_load(path, &rt, &diag) == 0);
+	dump_diag(&diag);
+	if (rt) {
+		CHECK(rt->server_creds && rt->client_creds && rt->ca_count == 1);
+		CHECK(rt->warnings.count == 3);
+		CHECK(has_diag(&rt->warnings, 20, "color is ignored"));
+	}
+	tt_runtime_free(rt);
+	tt_diag_free(&diag);
+}
+
+static const struct bad_case tlshd_bad[] = {
+	{ "[authenticate]\n[trust]\nca-file = system\n", 1,
+	  "[authenticate] is tlshd's and [trust] tlstagd's" },
+	{ "[authenticate.server]\nx509.certificate=/a.pem\n", 2,
+	  "[authenticate.server] x509.certificate is set but x509.private_key is not" },
+	{ "[authenticate.client]\nx509.private_key=/a.key\n", 2,
+	  "x509.private_key is set but x509.certificate is not" },
+	{ "[authenticate.client]\nx509.certificate=/a.pem\n"
+	  "x509.private_key=pkcs11:token=x\n", 3, "key URLs are not supported" },
+	{ "[authenticate.client]\nx509.truststore=\n", 2,
+	  "x509.truststore: empty value" },
+	{ "[authenticate]\nkeyrings=a;b c\n", 2,
+	  "keyrings: \"b c\" is not a keyring name" },
+	{ "[global]\nkeyrings=a;b;c;d;e;f;g;h;i;j;k;l;m;n;o;p;q\n", 2,
+	  "keyrings: more than 16 keyrings" },
+};
+
+TEST(tlshd_config_errors)
+{
+	for (size_t i = 0; i < sizeof(tlshd_bad) / sizeof(tlshd_bad[0]); i++) {
+		const struct bad_case *b = &tlshd_bad[i];
+		struct tt_diag diag = { 0 };
+		struct tt_config cfg;
+		int ret;
+
+		ret = tt_config_parse_buffer("bad.conf", b->text,
+					     strlen(b->text), &cfg, &diag);
+		CHECK_MSG(ret == -EINVAL, "case %zu: ret %d", i, ret);
+		CHECK_MSG(has_diag(&diag, b->line, b->needle),
+			  "case %zu: no \"%s\" at line %u", i, b->needle,
+			  b->line);
+		if (!has_diag(&diag, b->line, b->needle))
+			dump_diag(&diag);
+		tt_diag_free(&diag);
+	}
+}
+
+/*
+ * What tlshd ships as its configuration (every section, the [debug]
+ * levels at 0, every other key commented out) loads as tlshd runs with
+ * it: the system trust store on both sides, no certificate of its own,
+ * tlshd's tags directory, nothing ignored.
+ */
+TEST(tlshd_shipped_example)
+{
+	static const char shipped[] =
+		"#\n# tlshd's configuration\n#\n"
+		"[debug]\nloglevel=0\ntls=0\nnl=0\n\n"
+		"[authenticate]\n#keyrings= <keyring>;<keyring>;<keyring>\n\n"
+		"[authenticate.client]\n#x509.truststore= <pathname>\n"
+		"#x509.crl= <pathname>\n#x509.certificate= <pathname>\n"
+		"#x509.private_key= <pathname>\n\n"
+		"[authenticate.server]\n#x509.truststore= <pathname>\n"
+		"#x509.crl= <pathname>\n#x509.certificate= <pathname>\n"
+		"#x509.private_key= <pathname>\n";
+	struct tt_diag diag = { 0 };
+	struct tt_config cfg;
+
+	CHECK(tt_config_parse_buffer("/etc/tlshd/config", shipped,
+				     sizeof(shipped) - 1, &cfg, &diag) == 0);
+	dump_diag(&diag);
+	CHECK(cfg.tlshd_format && cfg.trust_system && !cfg.client_ca.path &&
+	      !cfg.server_cert.path && !cfg.client_cert.path &&
+	      cfg.log_level == LOG_INFO && cfg.nkeyrings == 0 &&
+	      cfg.ignored.count == 0);
+	CHECK(strcmp(cfg.tags_dir.path, "/etc/tlshd/tags.d") == 0);
+	tt_config_free(&cfg);
+	tt_diag_free(&diag);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -508,6 +651,9 @@ int main(int argc, char **argv)
 	RUN(tags_need_explicit_system_trust);
 	RUN(peer_key_ttl_and_client_ca);
 	RUN(reload_keeps_old_on_error);
+	RUN(tlshd_config);
+	RUN(tlshd_config_errors);
+	RUN(tlshd_shipped_example);
 	tt_tls_global_deinit();
 	{
 		char cmd[600];

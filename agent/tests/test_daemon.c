@@ -948,6 +948,19 @@ TEST(sighup_reload)
 		  "status %u, %d tags", r->status, r->ntags);
 	finish(r);
 
+	/* SIGUSR1 reloads as well, as in tlshd: the tag goes away. */
+	write_config(confA, tagsA, 2);
+	kill(pidA, SIGUSR1);
+	usleep(500000);
+	r = submit(&kA, PEER_TLS, 8000, 0);
+	CHECK(wait_for(req_done, r, 10000));
+	CHECK_MSG(r->status == 0 && !has_tags(r, 1, "reloaded", NULL) &&
+		  r->ntags > 0, "status %u, %d tags", r->status, r->ntags);
+	finish(r);
+	write_config(confA, tags2, 2);
+	kill(pidA, SIGUSR1);
+	usleep(500000);
+
 	/* A broken configuration is refused; the running one stays. */
 	f = fopen(confA, "w");
 	fprintf(f, "[global\n");

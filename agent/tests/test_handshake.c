@@ -892,6 +892,76 @@ TEST(psk)
 	CHECK(srv.res.nremote_auth == 1 && srv.res.remote_auth[0] == 500);
 	done(&srv, &cli);
 
+	/*
+	 * The request names no keyring and no identity: the server searches
+	 * the keyrings tlshd would (.nvme, .nfs, .nfsd, keyrings =), in
+	 * order; a keyring not on that list is not searched.
+	 */
+	{
+		static const uint32_t other[] = { 504 };
+
+		mem_add(&ring, 504, "NVMe0R01 host-d subsys-e", k1, sizeof(k1));
+		ring.keys[ring.n - 1].keyring = 88;
+		for (int found = 0; found < 2; found++) {
+			side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO,
+				  TT_HS_AUTH_PSK, rt_alice);
+			side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO,
+				  TT_HS_AUTH_PSK, rt_alice);
+			srv.env.psk_keyrings[0] = 99;
+			srv.env.psk_keyrings[1] = 88;
+			srv.env.npsk_keyrings = found ? 2 : 1;
+			cli.p.peerids = other;
+			cli.p.npeerids = 1;
+			run_pair(&srv, &cli);
+			show("server", &srv);
+			if (found) {
+				CHECK(srv.res.status == 0 && cli.res.status == 0);
+				CHECK(srv.res.nremote_auth == 1 &&
+				      srv.res.remote_auth[0] == 504);
+			} else {
+				CHECK(srv.res.status == EACCES &&
+				      cli.res.status == EACCES);
+			}
+			done(&srv, &cli);
+		}
+	}
+
+	/*
+	 * The kernel offers two identities and the first cannot be read (a
+	 * revoked key): the client offers the second.
+	 */
+	{
+		static const uint32_t two[] = { 999, 500 };
+
+		side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_PSK,
+			  rt_alice);
+		side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_PSK,
+			  rt_alice);
+		srv.p.keyring = 77;
+		cli.p.peerids = two;
+		cli.p.npeerids = 2;
+		run_pair(&srv, &cli);
+		show("client", &cli);
+		CHECK(srv.res.status == 0 && cli.res.status == 0);
+		CHECK(cli.res.nremote_auth == 1 && cli.res.remote_auth[0] == 500);
+		done(&srv, &cli);
+
+		/* Neither can: the reason says so. */
+		static const uint32_t none[] = { 998, 999 };
+
+		side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_PSK,
+			  rt_alice);
+		side_init(&cli, TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_PSK,
+			  rt_alice);
+		srv.p.keyring = 77;
+		cli.p.peerids = none;
+		cli.p.npeerids = 2;
+		run_pair(&srv, &cli);
+		CHECK(cli.res.status == EACCES);
+		CHECK(strstr(cli.res.reason, "nor any other offered") != NULL);
+		done(&srv, &cli);
+	}
+
 	/* Same identity, different secret: both sides fail authentication. */
 	mem_add(&ring, 503, "NVMe0R01 host-a subsys-b", k2, sizeof(k2));
 	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_PSK, rt_alice);
@@ -1039,6 +1109,45 @@ TEST(ktls_on_preset_ulp)
 }
 
 /* The libkeyutils path, when this machine lets us use a keyring. */
+/*
+ * keyrings = names keyrings by name or serial, as tlshd does; the PSK
+ * keyrings are tlshd's three (where they exist) and those, once each.
+ */
+TEST(keyring_names)
+{
+	char num[32], *names[4];
+	int32_t rings[8];
+	key_serial_t kr, k;
+	unsigned int n;
+
+	kr = add_key("keyring", "tlstagd-test-named", NULL, 0,
+		     KEY_SPEC_PROCESS_KEYRING);
+	k = add_key("user", "tlstagd-test-not-a-ring", "x", 1, kr);
+	CHECK_MSG(kr > 0 && k > 0, "cannot make keys: %s", strerror(errno));
+	if (kr < 0 || k < 0)
+		return;
+	CHECK(tt_keys_find_keyring("tlstagd-test-named") == kr);
+	snprintf(num, sizeof(num), "%d", kr);
+	CHECK(tt_keys_find_keyring(num) == kr);
+	snprintf(num, sizeof(num), "%d", k);
+	CHECK(tt_keys_find_keyring(num) == -ENOTDIR);
+	CHECK(tt_keys_find_keyring("tlstagd-test-no-such-ring") < 0);
+	CHECK(tt_keys_find_keyring("-5") == -EINVAL);
+	CHECK(tt_keys_find_keyring("") == -EINVAL);
+
+	names[0] = "tlstagd-test-no-such-ring";
+	names[1] = "tlstagd-test-named";
+	snprintf(num, sizeof(num), "%d", kr);
+	names[2] = num;
+	n = tt_keys_psk_keyrings(names, 3, rings, 8);
+	CHECK(n >= 1 && rings[n - 1] == kr);
+	for (unsigned int i = 0; i + 1 < n; i++)
+		CHECK(rings[i] != kr);	/* named twice, searched once */
+	CHECK(tt_keys_psk_keyrings(names, 3, rings, 0) == 0);
+	keyctl_clear(kr);
+	keyctl_unlink(kr, KEY_SPEC_PROCESS_KEYRING);
+}
+
 TEST(live_keyring)
 {
 	static const unsigned char secret[32] = { 1, 2, 3, 4, 5, 6, 7, 8 };
@@ -1167,6 +1276,7 @@ int main(int argc, char **argv)
 	RUN(unauth_client);
 	RUN(keyring_client_certificate);
 	RUN(psk);
+	RUN(keyring_names);
 	RUN(peer_keys_bounded);
 	RUN(peer_key_failure);
 	RUN(server_client_ca);
