@@ -67,6 +67,17 @@ e2e-tags:
 	@$(MAKE) -s -C vm/module VARIANT=$(or $(VARIANT),base)
 	@vm/run --variant $(or $(VARIANT),base) vm/scenarios/tags.sh $(or $(VARIANT),base)
 
+# kTLS carries data with every TLS 1.3 cipher, and a KeyUpdate ends the
+# session cleanly: build/vm/tools/tlspeer against tagtest.ko.
+.PHONY: e2e-ciphers
+e2e-ciphers:
+	@scripts/deps.sh agent vm
+	@$(MAKE) -s -C agent
+	@$(MAKE) -s -C vm/tools
+	@scripts/vm-kernel.sh --if-stale
+	@$(MAKE) -s -C vm/module VARIANT=$(or $(VARIANT),base)
+	@vm/run --variant $(or $(VARIANT),base) -t 600 vm/scenarios/ciphers.sh $(or $(VARIANT),base)
+
 # Hostile-agent scenarios (vm/README.md): build/vm/tools/hsdone against
 # vm/module's tagtest.ko. Not part of `make check`.
 e2e-hostile e2e-stress:

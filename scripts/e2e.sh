@@ -6,7 +6,8 @@
 # fails a scenario on any kernel report or timeout), and ends with
 # "N passed, N failed", one case per scenario run.
 # Usage: e2e.sh [SCENARIO...]
-#   (smoke agent tags hostile stress compat nfs compat-notags nfs-notags)
+#   (smoke agent tags ciphers hostile stress compat nfs compat-notags
+#    nfs-notags)
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +17,7 @@ mkdir -p build/logs
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
-	scenarios=(smoke agent tags hostile stress compat nfs compat-notags nfs-notags)
+	scenarios=(smoke agent tags ciphers hostile stress compat nfs compat-notags nfs-notags)
 
 scripts/deps.sh kernel agent vm nfs-utils || exit 1
 [ -d build/linux/.git ] || scripts/kernel-tree.sh || exit 1
@@ -48,7 +49,7 @@ for s in "${scenarios[@]}"; do
 	case "$s" in
 	compat-notags)	variant=notags script=compat args=(notags) ;;
 	nfs-notags)	variant=notags script=nfs args=(notags) ;;
-	tags|compat|nfs) variant=debug script=$s args=(debug) ;;
+	tags|ciphers|compat|nfs) variant=debug script=$s args=(debug) ;;
 	*)		variant=debug script=$s args=() ;;
 	esac
 	log=build/logs/e2e-$s.log

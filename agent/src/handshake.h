@@ -16,10 +16,14 @@
 #include "nlcodec.h"
 #include "tagpolicy.h"
 
-/* TLS 1.3 only, and only AEADs the kernel's TLS implementation takes. */
+/*
+ * TLS 1.3 only, and only AEADs the kernel's TLS implementation takes:
+ * every TLS 1.3 suite but AES-128-CCM-8, AES-128-CCM last (a peer that
+ * offers nothing else, such as a constrained device).
+ */
 #define TT_PRIORITY_BASE \
 	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:" \
-	"+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305"
+	"+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:+AES-128-CCM"
 #define TT_PRIORITY_PSK_EXTRA	":+ECDHE-PSK:+DHE-PSK:+PSK"
 
 struct tt_hs_params {

@@ -35,11 +35,13 @@ union crypto_info {
 	struct tls12_crypto_info_aes_gcm_128	gcm128;
 	struct tls12_crypto_info_aes_gcm_256	gcm256;
 	struct tls12_crypto_info_chacha20_poly1305 chacha;
+	struct tls12_crypto_info_aes_ccm_128	ccm128;
 };
 
 /*
  * TLS 1.3 AEAD nonces are 12 bytes. The kernel splits them for AES-GCM
- * into a 4-byte salt and an 8-byte IV; ChaCha20-Poly1305 takes all 12 as IV.
+ * and AES-CCM into a 4-byte salt and an 8-byte IV; ChaCha20-Poly1305
+ * takes all 12 as IV.
  */
 static int fill_info(gnutls_session_t session, int read, union crypto_info *ci,
 		     size_t *size, char *why, size_t len)
@@ -93,6 +95,19 @@ static int fill_info(gnutls_session_t session, int read, union crypto_info *ci,
 		memcpy(ci->chacha.key, key.data, key.size);
 		memcpy(ci->chacha.rec_seq, seq, sizeof(seq));
 		*size = sizeof(ci->chacha);
+		break;
+	case GNUTLS_CIPHER_AES_128_CCM:
+		if (key.size != TLS_CIPHER_AES_CCM_128_KEY_SIZE ||
+		    iv.size != TLS_CIPHER_AES_CCM_128_SALT_SIZE +
+			       TLS_CIPHER_AES_CCM_128_IV_SIZE)
+			goto badsize;
+		ci->base.cipher_type = TLS_CIPHER_AES_CCM_128;
+		memcpy(ci->ccm128.salt, iv.data, TLS_CIPHER_AES_CCM_128_SALT_SIZE);
+		memcpy(ci->ccm128.iv, iv.data + TLS_CIPHER_AES_CCM_128_SALT_SIZE,
+		       TLS_CIPHER_AES_CCM_128_IV_SIZE);
+		memcpy(ci->ccm128.key, key.data, key.size);
+		memcpy(ci->ccm128.rec_seq, seq, sizeof(seq));
+		*size = sizeof(ci->ccm128);
 		break;
 	default:
 		snprintf(why, len, "cipher %s has no kTLS mapping",

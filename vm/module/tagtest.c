@@ -14,8 +14,14 @@
  *   sessions  one line per completed handshake, in completion order:
  *             "<id> status=<int> peerid=<u32> tags=<t1>,<t2>,..." ("tags=-"
  *             when empty)
+ *   echoes    one line per finished echo: "<id> tx=<cipher> rx=<cipher>
+ *             bytes=<n> end=<how>", the ciphers kTLS holds on the socket
+ *             (aes-gcm-128, aes-gcm-256, aes-ccm-128, chacha20-poly1305,
+ *             none), and how the echo ended: "eof", "record:<type>" (a
+ *             TLS record that is not application data, e.g. 22 for a
+ *             KeyUpdate) or "error:<errno>"
  *   pending   number of submitted handshakes not yet completed
- *   reset     write anything: forget the completed sessions
+ *   reset     write anything: forget the completed sessions and echoes
  *
  * It also builds against a kernel without session tags (the unpatched
  * base, vm/README.md "compatibility"): net/handshake.h then lacks
@@ -41,6 +47,7 @@
 #include <linux/socket.h>
 #include <net/sock.h>
 #include <net/handshake.h>
+#include <net/tls.h>
 #include <net/tls_prot.h>
 
 /* The session tags series defines this next to the tags-aware callback */
@@ -72,6 +79,15 @@ struct tt_record {
 #endif
 };
 
+/* How one echo went, as shown in "echoes" */
+struct tt_echo_rec {
+	struct list_head	node;
+	unsigned int		id;
+	u16			tx, rx;		/* TLS_CIPHER_*, 0: none */
+	size_t			bytes;
+	int			end;	/* record type, 0 at EOF, or -errno */
+};
+
 /* One accepted connection, from accept to close */
 struct tt_session {
 	struct list_head	node;		/* tt_sessions, under tt_lock */
@@ -87,6 +103,7 @@ static DEFINE_MUTEX(tt_lock);
 static LIST_HEAD(tt_sessions);		/* live sessions */
 static unsigned int tt_nsessions;	/* on tt_sessions; read locklessly */
 static LIST_HEAD(tt_records);		/* completed handshakes, in order */
+static LIST_HEAD(tt_echoes);		/* finished echoes, in order */
 static unsigned int tt_next_id = 1;
 static unsigned int tt_pending;
 static bool tt_stopping;
@@ -124,10 +141,10 @@ static void tt_session_unlist(struct tt_session *s)
 
 /*
  * Receive into @buf. Returns the bytes of application data received,
- * 0 at EOF or at a TLS record that is not application data, or a
- * negative errno.
+ * 0 at EOF or at a TLS record that is not application data (its type
+ * then in *@type), or a negative errno.
  */
-static int tt_recv(struct tt_session *s, void *buf, size_t len)
+static int tt_recv(struct tt_session *s, void *buf, size_t len, u8 *rtype)
 {
 	union {
 		struct cmsghdr	cmsg;
@@ -150,6 +167,7 @@ static int tt_recv(struct tt_session *s, void *buf, size_t len)
 		if (type && type != TLS_RECORD_TYPE_DATA) {
 			pr_debug("session %u: TLS record type %u ends the echo\n",
 				 s->id, type);
+			*rtype = type;
 			return 0;
 		}
 	}
@@ -176,9 +194,29 @@ static int tt_send(struct tt_session *s, void *buf, size_t len)
 	return 0;
 }
 
+/* The ciphers kTLS holds on @sk (TLS_CIPHER_*, 0: none) */
+static void tt_ciphers(struct sock *sk, u16 *tx, u16 *rx)
+{
+	struct tls_context *ctx;
+
+	*tx = 0;
+	*rx = 0;
+	lock_sock(sk);
+	if (inet_csk(sk)->icsk_ulp_ops) {
+		ctx = tls_get_ctx(sk);
+		if (ctx && ctx->tx_conf == TLS_SW)
+			*tx = ctx->crypto_send.info.cipher_type;
+		if (ctx && ctx->rx_conf == TLS_SW)
+			*rx = ctx->crypto_recv.info.cipher_type;
+	}
+	release_sock(sk);
+}
+
 static void tt_echo(struct tt_session *s)
 {
+	struct tt_echo_rec *er;
 	size_t total = 0;
+	u8 rtype = 0;
 	void *buf;
 	int ret;
 
@@ -186,7 +224,7 @@ static void tt_echo(struct tt_session *s)
 	if (!buf)
 		return;
 	for (;;) {
-		ret = tt_recv(s, buf, TT_BUFSIZE);
+		ret = tt_recv(s, buf, TT_BUFSIZE, &rtype);
 		if (ret <= 0)
 			break;
 		total += ret;
@@ -196,6 +234,17 @@ static void tt_echo(struct tt_session *s)
 	}
 	pr_debug("session %u: echoed %zu bytes, ended with %d\n", s->id, total, ret);
 	kfree(buf);
+
+	er = kzalloc(sizeof(*er), GFP_KERNEL);
+	if (!er)
+		return;
+	er->id = s->id;
+	er->bytes = total;
+	er->end = ret < 0 ? ret : rtype;
+	tt_ciphers(s->sock->sk, &er->tx, &er->rx);
+	mutex_lock(&tt_lock);
+	list_add_tail(&er->node, &tt_echoes);
+	mutex_unlock(&tt_lock);
 }
 
 static void tt_work(struct work_struct *work)
@@ -422,17 +471,63 @@ static int tt_pending_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(tt_pending);
 
+static const char *tt_cipher_name(u16 c)
+{
+	switch (c) {
+	case 0:
+		return "none";
+	case TLS_CIPHER_AES_GCM_128:
+		return "aes-gcm-128";
+	case TLS_CIPHER_AES_GCM_256:
+		return "aes-gcm-256";
+	case TLS_CIPHER_AES_CCM_128:
+		return "aes-ccm-128";
+	case TLS_CIPHER_CHACHA20_POLY1305:
+		return "chacha20-poly1305";
+	default:
+		return "other";
+	}
+}
+
+static int tt_echoes_show(struct seq_file *m, void *v)
+{
+	struct tt_echo_rec *er;
+
+	mutex_lock(&tt_lock);
+	list_for_each_entry(er, &tt_echoes, node) {
+		seq_printf(m, "%u tx=%s rx=%s bytes=%zu end=", er->id,
+			   tt_cipher_name(er->tx), tt_cipher_name(er->rx),
+			   er->bytes);
+		if (er->end < 0)
+			seq_printf(m, "error:%d\n", -er->end);
+		else if (er->end)
+			seq_printf(m, "record:%d\n", er->end);
+		else
+			seq_puts(m, "eof\n");
+	}
+	mutex_unlock(&tt_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(tt_echoes);
+
 static void tt_forget_records(void)
 {
 	struct tt_record *rec, *tmp;
+	struct tt_echo_rec *er, *etmp;
 	LIST_HEAD(old);
+	LIST_HEAD(old_echoes);
 
 	mutex_lock(&tt_lock);
 	list_splice_init(&tt_records, &old);
+	list_splice_init(&tt_echoes, &old_echoes);
 	mutex_unlock(&tt_lock);
 	list_for_each_entry_safe(rec, tmp, &old, node) {
 		list_del(&rec->node);
 		tt_record_free(rec);
+	}
+	list_for_each_entry_safe(er, etmp, &old_echoes, node) {
+		list_del(&er->node);
+		kfree(er);
 	}
 }
 
@@ -517,6 +612,7 @@ static int __init tt_init(void)
 	tt_dir = debugfs_create_dir("tagtest", NULL);
 	debugfs_create_file("sessions", 0444, tt_dir, NULL, &tt_sessions_fops);
 	debugfs_create_file("pending", 0444, tt_dir, NULL, &tt_pending_fops);
+	debugfs_create_file("echoes", 0444, tt_dir, NULL, &tt_echoes_fops);
 	debugfs_create_file("reset", 0200, tt_dir, NULL, &tt_reset_fops);
 
 	tt_thread = kthread_run(tt_listen_thread, NULL, "tagtest-listen");
