@@ -37,13 +37,19 @@ cc=gcc
 command -v ccache >/dev/null && cc="ccache gcc"
 mkdir -p "$bdir"
 
+# One configuration for every commit: the KUnit one of the top of the
+# series, as kunit.py makes it for UML (olddefconfig drops what an older
+# commit does not define). Each commit's own arch_uml.config would differ
+# below the patch that turns UBSAN's alignment check off: that changes
+# every object's flags, and meant two full kernel builds on a cold cache.
+cat "$tree/tools/testing/kunit/configs/arch_uml.config" \
+	"$top/kernel/kunitconfig" > "$bdir/config.series"
+
 passed=0 failed=0
 for c in $(git -C "$tree" rev-list base..HEAD); do
 	subj=$(git -C "$tree" log -1 --format=%s "$c")
 	git -C "$wt" checkout -q --detach "$c" || exit 1
-	# The KUnit configuration, as kunit.py would make it for UML
-	cat "$wt/tools/testing/kunit/configs/arch_uml.config" \
-		"$top/kernel/kunitconfig" > "$bdir/.config"
+	cp "$bdir/config.series" "$bdir/.config"
 	if make -s -C "$wt" ARCH=um O="$bdir" olddefconfig >/dev/null 2>&1 &&
 	   make -s -C "$wt" ARCH=um O="$bdir" CC="$cc" -j"$(nproc)" \
 		> "$bdir/build.log" 2>&1; then
