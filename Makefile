@@ -45,6 +45,7 @@ bench:
 	@test -d build/linux/.git || scripts/kernel-tree.sh
 	@$(MAKE) -s -C bench/tagset run
 	@if [ -f agent/Makefile ]; then $(MAKE) -s -C agent bench; fi
+	@scripts/bench-agent.sh
 	@scripts/bench-nfs.sh
 
 # The VM rig (vm/README.md): an x86_64 kernel under qemu (TCG).

@@ -9,13 +9,15 @@
  *	peer ends the session without another byte of data. Prints one
  *	"key: value" line per fact; exit 0 when all held.
  *   tlspeer rate [OPTS] HOST PORT
- *	--parallel threads, each doing --count full handshakes (connect,
- *	handshake, close_notify, close); prints handshakes per second.
+ *	--parallel threads, each doing --count sessions: connect, handshake,
+ *	one byte echoed (so the server has finished its side, kTLS and all,
+ *	before the client leaves), close_notify, close; prints handshakes
+ *	per second.
  *   tlspeer serve [OPTS] PORT
  *	The GnuTLS-only limit for "rate": accept on 127.0.0.1:PORT, a thread
  *	per connection doing the server's handshake with --cert/--key
  *	(asking for a client certificate verified against --ca), then
- *	close_notify. Runs until killed.
+ *	echoing until the client ends. Runs until killed.
  *
  * OPTS: --ca FILE --cert FILE --key FILE --name NAME (the server name to
  * verify) --priority STRING --bytes N --key-update --exec CMD (run after
@@ -224,6 +226,11 @@ static void *rate_thread(void *arg)
 		}
 		s = client(fd, 1);
 		if (s) {
+			unsigned char b = 'x';
+
+			if (send_all(s, &b, 1) < 0 || recv_all(s, &b, 1) != 0 ||
+			    b != 'x')
+				(*failed)++;
 			gnutls_bye(s, GNUTLS_SHUT_WR);
 			gnutls_deinit(s);
 		} else {
@@ -282,6 +289,15 @@ static void *serve_one(void *arg)
 	do {
 		ret = gnutls_handshake(s);
 	} while (ret < 0 && !gnutls_error_is_fatal(ret));
+	while (ret == 0) {
+		unsigned char buf[4096];
+		ssize_t r = gnutls_record_recv(s, buf, sizeof(buf));
+
+		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (r <= 0 || send_all(s, buf, (size_t)r) < 0)
+			break;
+	}
 	if (ret == 0)
 		gnutls_bye(s, GNUTLS_SHUT_WR);
 deinit:
