@@ -42,8 +42,8 @@ mkdir -p "$bdir"
 # commit does not define). Each commit's own arch_uml.config would differ
 # below the patch that turns UBSAN's alignment check off: that changes
 # every object's flags, and meant two full kernel builds on a cold cache.
-cat "$tree/tools/testing/kunit/configs/arch_uml.config" \
-	"$top/kernel/kunitconfig" > "$bdir/config.series"
+{ git -C "$tree" show HEAD:tools/testing/kunit/configs/arch_uml.config &&
+  cat "$top/kernel/kunitconfig"; } > "$bdir/config.series" || exit 1
 
 passed=0 failed=0
 for c in $(git -C "$tree" rev-list base..HEAD); do

@@ -631,6 +631,7 @@ static void parse_tlshd_side(struct parse_ctx *c, struct tt_config *cfg,
 
 	if (server) {
 		get_path(c, g, "x509.truststore", &cfg->client_ca);
+		cfg->client_ca_system = !cfg->client_ca.path;
 		get_path(c, g, "x509.crl", &cfg->client_crl);
 	} else if (g_key_file_has_key(c->kf, g, "x509.truststore", NULL)) {
 		get_path(c, g, "x509.truststore", &cfg->ca_file);
@@ -638,6 +639,18 @@ static void parse_tlshd_side(struct parse_ctx *c, struct tt_config *cfg,
 		get_path(c, g, "x509.crl", &cfg->crl_file);
 	} else {
 		get_path(c, g, "x509.crl", &cfg->crl_file);
+	}
+	/* A key URL (pkcs11:...), before get_path() makes it a path. */
+	{
+		char *raw = get_value(c, g, "x509.private_key");
+		size_t scheme = raw ? strspn(raw, "abcdefghijklmnopqrstuvwxyz"
+					     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") : 0;
+
+		if (raw && scheme > 0 && raw[scheme] == ':')
+			perr(c, g, "x509.private_key",
+			     "[%s] x509.private_key: key URLs are not supported; give a PEM file (write \"./%s\" for a relative path)",
+			     g, raw);
+		free(raw);
 	}
 	get_path(c, g, "x509.certificate", cert);
 	get_path(c, g, "x509.private_key", key);
@@ -647,10 +660,6 @@ static void parse_tlshd_side(struct parse_ctx *c, struct tt_config *cfg,
 	else if (!cert->path && key->path)
 		perr(c, g, "x509.private_key",
 		     "[%s] x509.private_key is set but x509.certificate is not", g);
-	if (key->path && strchr(key->path, ':') && key->path[0] != '/')
-		perr(c, g, "x509.private_key",
-		     "[%s] x509.private_key: key URLs are not supported; give a PEM file (write \"./%s\" for a relative path)",
-		     g, key->path);
 	for (int pq = 0; pq < 2; pq++) {
 		const char *k = pq ? "x509.pq.private_key" : "x509.pq.certificate";
 
@@ -728,6 +737,8 @@ static void parse_tlshd(struct parse_ctx *c, struct tt_config *cfg)
 	free(cfg->tags_dir.path);
 	cfg->tags_dir.path = strdup(TT_TLSHD_TAGS_DIR);
 	cfg->tags_dir_default = true;
+	if (!cfg->tags_dir.path)
+		perr(c, NULL, NULL, "out of memory");
 }
 
 /* The directory of @name (for relative paths); NULL when it has none. */

@@ -61,6 +61,8 @@ struct tt_config {
 	struct tt_cfg_path	server_key;
 	enum tt_client_cert_mode client_cert_mode;
 	struct tt_cfg_path	client_ca;	/* CAs for client certs */
+	/* tlshd's format without a server-side trust store: the system's */
+	bool			client_ca_system;
 	/*
 	 * [server] client-certificate-purpose: false (client-auth) requires
 	 * the TLS client purpose in a client certificate's extended key

@@ -426,12 +426,23 @@ child_main(struct daemon *d, int rep, int kh_chan)
 	child_setup(d, kh_chan);
 	timeout = child_accept(d, rep, &acc);
 	tt_hs_params_from_accept(&acc, &p);
-	/* Found now: the keyrings are named in /proc/keys, a file. */
-	if (p.auth_mode == TT_HS_AUTH_PSK)
+	/*
+	 * Found now: the keyrings are named in /proc/keys, a file. Linked
+	 * into this process's keyring, they stay possessed (and so
+	 * searchable as their possessor may) once the sandbox gives the
+	 * child a session keyring of its own.
+	 */
+	if (p.auth_mode == TT_HS_AUTH_PSK) {
 		env.npsk_keyrings = tt_keys_psk_keyrings(rt->cfg.keyrings,
 							 rt->cfg.nkeyrings,
 							 env.psk_keyrings,
 							 TT_MAX_KEYRINGS + 3);
+		for (unsigned int i = 0; i < env.npsk_keyrings; i++)
+			if (keyctl_link(env.psk_keyrings[i],
+					KEY_SPEC_PROCESS_KEYRING) < 0)
+				tt_debug("cannot hold keyring %d: %s",
+					 env.psk_keyrings[i], strerror(errno));
+	}
 	/*
 	 * Files the handshake needs are read now, and a private key the
 	 * request names goes to the key holder: the sandbox forbids both.

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <keyutils.h>
 
@@ -127,6 +128,33 @@ bool tt_keys_is_psk(int32_t serial)
 	return ok;
 }
 
+/*
+ * @k, when it is a keyring that root (or this process's user) owns: a
+ * keyring another user made, with the name configured, would otherwise
+ * hand that user's PSKs to the server. Names starting with '.' are the
+ * kernel's own.
+ */
+static int32_t trusted_keyring(int32_t k)
+{
+	char *raw = NULL, *uid, *end;
+	unsigned long owner;
+	bool ring;
+
+	if (keyctl_describe_alloc(k, &raw) < 0)
+		return -errno;
+	ring = strncmp(raw, "keyring;", 8) == 0;
+	uid = raw + (ring ? 8 : 0);
+	owner = strtoul(uid, &end, 10);
+	if (!ring || end == uid || *end != ';') {
+		free(raw);
+		return -ENOTDIR;
+	}
+	free(raw);
+	if (owner != 0 && owner != (unsigned long)geteuid())
+		return -EPERM;
+	return k;
+}
+
 int32_t tt_keys_find_keyring(const char *name)
 {
 	char *end;
@@ -138,19 +166,15 @@ int32_t tt_keys_find_keyring(const char *name)
 	errno = 0;
 	n = strtol(name, &end, 10);
 	if (!*end && !errno) {
-		char *raw = NULL;
-		bool ring;
-
 		if (n <= 0 || n > INT32_MAX)
 			return -EINVAL;
-		if (keyctl_describe_alloc((key_serial_t)n, &raw) < 0)
-			return -errno;
-		ring = strncmp(raw, "keyring;", 8) == 0;
-		free(raw);
-		return ring ? (int32_t)n : -ENOTDIR;
+		return trusted_keyring((int32_t)n);
 	}
+	errno = 0;
 	k = find_key_by_type_and_desc("keyring", name, 0);
-	return k > 0 ? k : -(errno ? errno : ENOKEY);
+	if (k <= 0)
+		return -(errno ? errno : ENOKEY);
+	return trusted_keyring(k);
 }
 
 unsigned int tt_keys_psk_keyrings(char *const *names, unsigned int n,

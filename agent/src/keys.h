@@ -50,7 +50,9 @@ bool tt_keys_is_psk(int32_t serial);
 
 /*
  * The keyring named @name ("123" is serial 123) that this process may
- * view: its serial, or -errno (-ENOKEY: no such keyring).
+ * view and that root or this process's user owns: its serial, or -errno
+ * (-ENOKEY: no such keyring; -ENOTDIR: not a keyring; -EPERM: another
+ * user's).
  */
 int32_t tt_keys_find_keyring(const char *name);
 /*

@@ -106,7 +106,8 @@ static int check_config(const char *path)
 	for (size_t i = 0; i < rt->warnings.count; i++) {
 		const struct tt_diag_entry *e = &rt->warnings.entries[i];
 
-		printf("%s:%u: warning: %s\n", e->file, e->line, e->msg);
+		printf("%s:%u: warning: %s\n", e->file ? e->file : "?",
+		       e->line, e->msg);
 	}
 	if (rt->tlshd_notes.count) {
 		printf("where tlshd would decide differently on this tags-dir:\n");
@@ -324,8 +325,8 @@ int main(int argc, char **argv)
 	bool foreground = false, debug = false, check = false;
 	int c, ret;
 
-	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 :
-						     argv[0];
+	const char *arg0 = argc > 0 && argv[0] ? argv[0] : "tlstagd";
+	const char *prog = strrchr(arg0, '/') ? strrchr(arg0, '/') + 1 : arg0;
 	bool as_tlshd = strcmp(prog, "tlshd") == 0, to_stderr = false;
 
 	/* In tlshd's place (its unit, its command line): never detach. */

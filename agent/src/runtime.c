@@ -179,10 +179,22 @@ static int load_client_trust(const struct tt_config *cfg,
 {
 	int ret;
 
-	if (cfg->client_ca.path)
+	if (cfg->client_ca.path) {
 		ret = load_client_ca(cfg, cred, count, diag);
-	else
+	} else if (cfg->client_ca_system) {
+		/* tlshd's format: no server-side store means the system's */
+		ret = gnutls_certificate_set_x509_system_trust(cred);
+		if (ret < 0) {
+			tt_diag_add(diag, cfg->file, 0,
+				    "cannot load the system trust store: %s",
+				    gnutls_strerror(ret));
+			return -EINVAL;
+		}
+		*count = (unsigned int)ret;
+		ret = 0;
+	} else {
 		ret = load_trust(cfg, cred, count, diag);
+	}
 	if (ret < 0 || !cfg->client_crl.path)
 		return ret;
 	ret = gnutls_certificate_set_x509_crl_file(cred, cfg->client_crl.path,
@@ -457,7 +469,7 @@ int tt_runtime_reload(struct tt_runtime **cur, const char *path,
 bool tt_runtime_client_trust_is_system(const struct tt_config *cfg)
 {
 	return cfg->server_cert.path && !cfg->client_ca.path &&
-	       cfg->trust_system &&
+	       (cfg->trust_system || cfg->client_ca_system) &&
 	       cfg->client_cert_mode != TT_CLIENT_CERT_IGNORE;
 }
 

@@ -529,7 +529,8 @@ TEST(tlshd_config)
 	CHECK(cfg.log_level == LOG_DEBUG);
 	CHECK(!cfg.trust_system && cfg.ca_file.path &&
 	      strstr(cfg.ca_file.path, "/ca.pem") && cfg.ca_file.line == 11);
-	CHECK(cfg.client_ca.path && strstr(cfg.client_ca.path, "/ca.pem"));
+	CHECK(cfg.client_ca.path && strstr(cfg.client_ca.path, "/ca.pem") &&
+	      !cfg.client_ca_system);
 	CHECK(cfg.client_cert.path && strstr(cfg.client_cert.path, "alice.pem"));
 	CHECK(cfg.client_key.path && strstr(cfg.client_key.path, "alice.key"));
 	CHECK(cfg.server_cert.path && strstr(cfg.server_cert.path, "server.pem"));
@@ -576,6 +577,30 @@ static const struct bad_case tlshd_bad[] = {
 
 TEST(tlshd_config_errors)
 {
+	/* A key URL, in a file that has a directory (paths are resolved). */
+	{
+		static const char t[] = "[authenticate.server]\n"
+			"x509.certificate=/a.pem\nx509.private_key=pkcs11:token=x\n";
+		struct tt_diag diag = { 0 };
+		struct tt_config cfg;
+
+		CHECK(tt_config_parse_buffer("/etc/tlshd/config", t,
+					     sizeof(t) - 1, &cfg, &diag) == -EINVAL);
+		CHECK(has_diag(&diag, 3, "key URLs are not supported"));
+		tt_diag_free(&diag);
+		/* ./pkcs11:x is a file: what tlshd's manual says to write */
+		static const char f[] = "[authenticate.server]\n"
+			"x509.certificate=/a.pem\nx509.private_key=./pkcs11:x\n";
+		CHECK(tt_config_parse_buffer("/etc/tlshd/config", f,
+					     sizeof(f) - 1, &cfg, &diag) == 0);
+		CHECK(cfg.server_key.path &&
+		      strcmp(cfg.server_key.path, "/etc/tlshd/./pkcs11:x") == 0);
+		/* No server-side trust store: clients meet the system's. */
+		CHECK(cfg.client_ca_system &&
+		      tt_runtime_client_trust_is_system(&cfg));
+		tt_config_free(&cfg);
+		tt_diag_free(&diag);
+	}
 	for (size_t i = 0; i < sizeof(tlshd_bad) / sizeof(tlshd_bad[0]); i++) {
 		const struct bad_case *b = &tlshd_bad[i];
 		struct tt_diag diag = { 0 };
@@ -619,6 +644,7 @@ TEST(tlshd_shipped_example)
 				     sizeof(shipped) - 1, &cfg, &diag) == 0);
 	dump_diag(&diag);
 	CHECK(cfg.tlshd_format && cfg.trust_system && !cfg.client_ca.path &&
+	      cfg.client_ca_system &&
 	      !cfg.server_cert.path && !cfg.client_cert.path &&
 	      cfg.log_level == LOG_INFO && cfg.nkeyrings == 0 &&
 	      cfg.ignored.count == 0);

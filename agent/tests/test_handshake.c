@@ -1144,6 +1144,21 @@ TEST(keyring_names)
 	for (unsigned int i = 0; i + 1 < n; i++)
 		CHECK(rings[i] != kr);	/* named twice, searched once */
 	CHECK(tt_keys_psk_keyrings(names, 3, rings, 0) == 0);
+
+	/* Another user's keyring of the configured name is not used. */
+	{
+		key_serial_t other = add_key("keyring", "tlstagd-test-others",
+					     NULL, 0, kr);
+
+		CHECK(other > 0 && keyctl_chown(other, 4321, -1) == 0);
+		CHECK(tt_keys_find_keyring("tlstagd-test-others") == -EPERM);
+		snprintf(num, sizeof(num), "%d", other);
+		CHECK(tt_keys_find_keyring(num) == -EPERM);
+		names[0] = "tlstagd-test-others";
+		n = tt_keys_psk_keyrings(names, 1, rings, 8);
+		for (unsigned int i = 0; i < n; i++)
+			CHECK(rings[i] != other);
+	}
 	keyctl_clear(kr);
 	keyctl_unlink(kr, KEY_SPEC_PROCESS_KEYRING);
 }

@@ -202,7 +202,8 @@ static void tt_ciphers(struct sock *sk, u16 *tx, u16 *rx)
 	*tx = 0;
 	*rx = 0;
 	lock_sock(sk);
-	if (inet_csk(sk)->icsk_ulp_ops) {
+	if (inet_csk(sk)->icsk_ulp_ops &&
+	    !strcmp(inet_csk(sk)->icsk_ulp_ops->name, "tls")) {
 		ctx = tls_get_ctx(sk);
 		if (ctx && ctx->tx_conf == TLS_SW)
 			*tx = ctx->crypto_send.info.cipher_type;

@@ -987,12 +987,14 @@ static struct tp_policy *build(struct loader *ld)
 	qsort_r(ti, ld->ntags, sizeof(*ti), cmp_tag_idx, ld);
 	size_t first_file = 0;
 	unsigned int first_line = 0;
+	/* The previous name, kept or not (an empty list is not kept). */
+	const char *prev = NULL;
 
 	for (size_t i = 0; i < ld->ntags; i++) {
 		struct ltag *lt = &ld->tags[ti[i]];
 		struct tp_tag *t;
 
-		if (p->ntags && strcmp(p->tags[p->ntags - 1].name, lt->name) == 0) {
+		if (prev && strcmp(prev, lt->name) == 0) {
 			/* ti is sorted by (name, order): the kept one came first. */
 			lerror(ld, lt->file, lt->line,
 			       "duplicate tag name '%s' (first defined at %s:%u)",
@@ -1008,6 +1010,7 @@ static struct tp_policy *build(struct loader *ld)
 		}
 		first_file = lt->file;
 		first_line = lt->line;
+		prev = lt->name;
 		/*
 		 * A tag with an empty list (warned about) is not defined at
 		 * all, so not even a forged report can carry it.

@@ -496,9 +496,12 @@ static void test_tlshd_semantics(void)
 		tp_policy_free(p);
 		free(y);
 	}
-	/* An empty list does not hide a duplicate name. */
+	/* An empty list does not hide a duplicate name, either way round. */
 	expect_error("filters:\n  f: {type: x509.tbs.version, pattern: \"3\"}\n"
 		     "tags:\n  t: {filter: [f]}\n---\ntags:\n  t: {filter: []}\n",
+		     7, "duplicate tag name 't'");
+	expect_error("filters:\n  f: {type: x509.tbs.version, pattern: \"3\"}\n"
+		     "tags:\n  t: {filter: []}\n---\ntags:\n  t: {filter: [f]}\n",
 		     7, "duplicate tag name 't'");
 
 	/* Validity: tlshd's code runs the other way; tlshd uses local time. */
