@@ -21,6 +21,22 @@
 /* Certificates in a configured chain file, leaf first. */
 #define TT_MAX_CHAIN	16
 
+/* The system's trust store into @cred: its CA count, or -EINVAL. */
+static int load_system_trust(const struct tt_config *cfg,
+			     gnutls_certificate_credentials_t cred,
+			     struct tt_diag *diag)
+{
+	int ret = gnutls_certificate_set_x509_system_trust(cred);
+
+	if (ret < 0) {
+		tt_diag_add(diag, cfg->file, 0,
+			    "cannot load the system trust store: %s",
+			    gnutls_strerror(ret));
+		return -EINVAL;
+	}
+	return ret;
+}
+
 static int load_trust(const struct tt_config *cfg,
 		      gnutls_certificate_credentials_t cred,
 		      unsigned int *count, struct tt_diag *diag)
@@ -28,13 +44,9 @@ static int load_trust(const struct tt_config *cfg,
 	int ret;
 
 	if (cfg->trust_system) {
-		ret = gnutls_certificate_set_x509_system_trust(cred);
-		if (ret < 0) {
-			tt_diag_add(diag, cfg->file, 0,
-				    "cannot load the system trust store: %s",
-				    gnutls_strerror(ret));
-			return -EINVAL;
-		}
+		ret = load_system_trust(cfg, cred, diag);
+		if (ret < 0)
+			return ret;
 	} else {
 		ret = gnutls_certificate_set_x509_trust_file(cred,
 					cfg->ca_file.path, GNUTLS_X509_FMT_PEM);
@@ -183,13 +195,9 @@ static int load_client_trust(const struct tt_config *cfg,
 		ret = load_client_ca(cfg, cred, count, diag);
 	} else if (cfg->client_ca_system) {
 		/* tlshd's format: no server-side store means the system's */
-		ret = gnutls_certificate_set_x509_system_trust(cred);
-		if (ret < 0) {
-			tt_diag_add(diag, cfg->file, 0,
-				    "cannot load the system trust store: %s",
-				    gnutls_strerror(ret));
-			return -EINVAL;
-		}
+		ret = load_system_trust(cfg, cred, diag);
+		if (ret < 0)
+			return ret;
 		*count = (unsigned int)ret;
 		ret = 0;
 	} else {
