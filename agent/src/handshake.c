@@ -513,6 +513,17 @@ static uint32_t map_error(gnutls_session_t session, int err, struct hs_ctx *c)
 	case GNUTLS_E_DECRYPTION_FAILED:
 		return EACCES;
 	case GNUTLS_E_FATAL_ALERT_RECEIVED:
+		/*
+		 * The server does not know the identity we offered. tlshd
+		 * says EKEYREJECTED here (ktls-utils after 1.4.0), and the
+		 * NVMe host stops reconnecting on it (nvmf_should_reconnect),
+		 * where EACCES would retry with the same key forever. Only
+		 * a PSK client can be told this: from anyone else the alert
+		 * is nonsense and stays EACCES.
+		 */
+		if (psk && c->p->msg_type == TT_HS_MSG_TYPE_CLIENTHELLO &&
+		    gnutls_alert_get(session) == GNUTLS_A_UNKNOWN_PSK_IDENTITY)
+			return EKEYREJECTED;
 		switch (gnutls_alert_get(session)) {
 		case GNUTLS_A_BAD_CERTIFICATE:
 		case GNUTLS_A_UNSUPPORTED_CERTIFICATE:

@@ -875,10 +875,8 @@ TEST(psk)
 	show("client", &cli);
 	CHECK(srv.res.status == EACCES);
 	CHECK(strstr(srv.res.reason, "unknown PSK identity") != NULL);
-	CHECK(cli.res.status != 0);
-	done(&srv, &cli);
-
-	CHECK(cli.res.status == EACCES);	/* unknown_psk_identity alert */
+	/* The unknown_psk_identity alert, reported as tlshd reports it. */
+	CHECK(cli.res.status == EKEYREJECTED);
 	done(&srv, &cli);
 
 	/* No identity list: the server finds the key by keyring search. */
@@ -920,7 +918,7 @@ TEST(psk)
 				      srv.res.remote_auth[0] == 504);
 			} else {
 				CHECK(srv.res.status == EACCES &&
-				      cli.res.status == EACCES);
+				      cli.res.status == EKEYREJECTED);
 			}
 			done(&srv, &cli);
 		}
@@ -981,12 +979,15 @@ TEST(psk)
 
 struct silent {
 	int	fd;
-	int	mode;	/* 0: silent, 1: garbage */
+	int	mode;	/* 0: silent, 1: garbage, 2: alert, 3: alert after hello */
 };
 
 static void *peer_thread(void *arg)
 {
 	struct silent *s = arg;
+	/* A plaintext fatal unknown_psk_identity (115) alert record. */
+	static const unsigned char alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02,
+					       0x02, 0x73 };
 	char buf[512];
 
 	if (s->mode == 1) {
@@ -994,6 +995,11 @@ static void *peer_thread(void *arg)
 		if (write(s->fd, junk, sizeof(junk) - 1) < 0)
 			return NULL;
 	}
+	if (s->mode == 3 && read(s->fd, buf, sizeof(buf)) <= 0)
+		return NULL;
+	if ((s->mode == 2 || s->mode == 3) &&
+	    write(s->fd, alert, sizeof(alert)) < 0)
+		return NULL;
 	while (read(s->fd, buf, sizeof(buf)) > 0)
 		;
 	return NULL;
@@ -1055,6 +1061,53 @@ TEST(timeout_and_garbage)
 	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, 0, rt_alice);
 	tt_handshake_run(&srv.p, &srv.env, &srv.res);
 	CHECK(srv.res.status == EINVAL);
+}
+
+/* Runs one side against peer_thread in @mode; returns the side's status. */
+static uint32_t against_raw_peer(uint32_t type, uint32_t auth, int mode)
+{
+	struct side me;
+	struct silent peer;
+	pthread_t t;
+	uint32_t status;
+	int a, b;
+
+	tcp_pair(&a, &b);
+	side_init(&me, type, auth, rt_alice);
+	me.p.fd = b;
+	if (type == TT_HS_MSG_TYPE_CLIENTHELLO)
+		me.p.peername = "server.test";
+	peer.fd = a;
+	peer.mode = mode;
+	pthread_create(&t, NULL, peer_thread, &peer);
+	tt_handshake_run(&me.p, &me.env, &me.res);
+	shutdown(a, SHUT_RDWR);
+	shutdown(b, SHUT_RDWR);
+	pthread_join(t, NULL);
+	close(a);
+	close(b);
+	show(type == TT_HS_MSG_TYPE_CLIENTHELLO ? "client" : "server", &me);
+	status = me.res.status;
+	tt_hs_result_free(&me.res);
+	return status;
+}
+
+/*
+ * EKEYREJECTED tells the NVMe host to stop reconnecting: only a PSK
+ * client can be told its identity is unknown. From a peer that sends
+ * the alert to anyone else it is an ordinary refusal.
+ */
+TEST(unknown_psk_identity_alert_elsewhere)
+{
+	CHECK(against_raw_peer(TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_X509, 3) ==
+	      EACCES);
+	CHECK(against_raw_peer(TT_HS_MSG_TYPE_CLIENTHELLO, TT_HS_AUTH_UNAUTH, 3) ==
+	      EACCES);
+	/* A server: GnuTLS calls an alert before the ClientHello unexpected. */
+	CHECK(against_raw_peer(TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_PSK, 2) ==
+	      EIO);
+	CHECK(against_raw_peer(TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509, 2) ==
+	      EIO);
 }
 
 TEST(ktls_required_fails_cleanly)
@@ -1297,6 +1350,7 @@ int main(int argc, char **argv)
 	RUN(server_client_ca);
 	RUN(client_certificate_purpose);
 	RUN(timeout_and_garbage);
+	RUN(unknown_psk_identity_alert_elsewhere);
 	RUN(ktls_required_fails_cleanly);
 	RUN(ktls_on_preset_ulp);
 	RUN(live_keyring);
