@@ -79,6 +79,16 @@ e2e-ciphers:
 	@$(MAKE) -s -C vm/module VARIANT=$(or $(VARIANT),base)
 	@vm/run --variant $(or $(VARIANT),base) -t 600 vm/scenarios/ciphers.sh $(or $(VARIANT),base)
 
+# NVMe/TCP with TLS 1.3 end to end: nvmet and the NVMe/TCP host in one
+# guest, their PSK handshakes served by tlstagd; vm/scenarios/nvme.sh.
+.PHONY: e2e-nvme
+e2e-nvme:
+	@scripts/deps.sh agent vm
+	@$(MAKE) -s -C agent
+	@$(MAKE) -s -C vm/tools
+	@scripts/vm-kernel.sh --if-stale
+	@vm/run --variant $(or $(VARIANT),base) -t 600 vm/scenarios/nvme.sh
+
 # Hostile-agent scenarios (vm/README.md): build/vm/tools/hsdone against
 # vm/module's tagtest.ko. Not part of `make check`.
 e2e-hostile e2e-stress:

@@ -17,6 +17,7 @@ for part in "$@"; do
 		       libblkid-dev libmount-dev libkeyutils-dev libevent-dev
 		       libsqlite3-dev libcap-dev debian-archive-keyring) ;;
 	vm)	want+=(qemu-system-x86 ccache coreutils util-linux kmod libmnl-dev
+		       keyutils nvme-cli iproute2
 		       pkg-config) ;;
 	agent)	for f in "$top/agent/DEPENDS" "$top/agent/policy/DEPENDS"; do
 			[ -f "$f" ] || continue

@@ -6,7 +6,7 @@
 # fails a scenario on any kernel report or timeout), and ends with
 # "N passed, N failed", one case per scenario run.
 # Usage: e2e.sh [SCENARIO...]
-#   (smoke agent tags ciphers hostile stress compat nfs compat-notags
+#   (smoke agent tags ciphers nvme hostile stress compat nfs compat-notags
 #    nfs-notags)
 set -uo pipefail
 
@@ -17,7 +17,7 @@ mkdir -p build/logs
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] ||
-	scenarios=(smoke agent tags ciphers hostile stress compat nfs compat-notags nfs-notags)
+	scenarios=(smoke agent tags ciphers nvme hostile stress compat nfs compat-notags nfs-notags)
 
 scripts/deps.sh kernel agent vm nfs-utils || exit 1
 [ -d build/linux/.git ] || scripts/kernel-tree.sh || exit 1
