@@ -14,7 +14,8 @@ mkdir -p build/logs
 scripts/deps.sh kernel agent vm nfs-utils || exit 1
 [ -d build/linux/.git ] || scripts/kernel-tree.sh || exit 1
 echo "demo: building what is missing (kernel tree, agent, nfs-utils, VM kernel)..."
-{ make -s -C agent && scripts/nfs-utils.sh build && scripts/vm-kernel.sh --if-stale; } \
+{ make -s -C agent && make -s -C vm/tools && scripts/nfs-utils.sh build &&
+  scripts/vm-kernel.sh --if-stale; } \
 	> build/logs/demo-build.log 2>&1 || {
 	tail -30 build/logs/demo-build.log
 	echo "demo: build failed (build/logs/demo-build.log)"

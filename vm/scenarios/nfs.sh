@@ -198,6 +198,42 @@ fi
 	fail "tlstagd logged no failed handshake for mallory"
 umount_all
 
+# 6b. A second AUTH_TLS probe inside a TLS session (build/vm/tools/rpctls:
+#     the probe, a handshake with alice's certificate, then the probe
+#     again). The kernel's client never sends it; another client may, to
+#     start a second handshake on a transport already marked as mutually
+#     authenticated and tagged. The patched server refuses it (AUTH_ERROR,
+#     AUTH_BADCRED) and keeps the session; 6.12 answers STARTTLS again.
+rpctls=$top/build/vm/tools/rpctls
+hs0=$(grep -c 'server handshake (x509)' "$d/log")
+timeout 60 "$rpctls" --ca "$pki/ca.pem" --cert "$pki/alice.pem" --key "$pki/alice.key" \
+	127.0.0.1 2049 >/tmp/rpctls.out 2>&1
+rst=$?
+sed 's/^/  rpctls| /' /tmp/rpctls.out
+for _ in $(seq 1 25); do	# the agent logs after it has answered
+	hs=$(( $(grep -c 'server handshake (x509)' "$d/log") - hs0 ))
+	[ "$hs" -ge 1 ] && break
+	sleep 0.2
+done
+if [ "$rst" = 0 ] && grep -qx 'probe: STARTTLS' /tmp/rpctls.out &&
+   grep -q '^tls: ok ' /tmp/rpctls.out; then
+	ok "AUTH_TLS probe, then TLS with alice's certificate ($hs server handshake)"
+else
+	fail "AUTH_TLS probe and handshake (status $rst)"
+fi
+if [ "$patched" = 1 ]; then
+	# auth_stat 1: AUTH_BADCRED
+	grep -qx 'probe2: denied auth_error 1' /tmp/rpctls.out &&
+		grep -qx 'null: accepted' /tmp/rpctls.out && [ "$hs" = 1 ] &&
+		ok "a second AUTH_TLS probe in the session: AUTH_BADCRED, no second handshake, the session still serves" ||
+		fail "second AUTH_TLS probe: $(tr '\n' ';' </tmp/rpctls.out) ($hs server handshakes)"
+else
+	grep -qx 'probe2: STARTTLS' /tmp/rpctls.out &&
+		ok "6.12 answers a second AUTH_TLS probe with STARTTLS again (what the series refuses)" ||
+		fail "second AUTH_TLS probe on 6.12: $(tr '\n' ';' </tmp/rpctls.out)"
+fi
+umount_all
+
 # 7. The kernel's view: what it enforces, and its record of denials.
 kexp=$(cat /proc/fs/nfsd/exports 2>/dev/null)
 echo "--- /proc/fs/nfsd/exports"
