@@ -1005,6 +1005,35 @@ static void *peer_thread(void *arg)
 	return NULL;
 }
 
+/* Runs one side against peer_thread in @mode; returns the side's status. */
+static uint32_t against_raw_peer(uint32_t type, uint32_t auth, int mode)
+{
+	struct side me;
+	struct silent peer;
+	pthread_t t;
+	uint32_t status;
+	int a, b;
+
+	tcp_pair(&a, &b);
+	side_init(&me, type, auth, rt_alice);
+	me.p.fd = b;
+	if (type == TT_HS_MSG_TYPE_CLIENTHELLO)
+		me.p.peername = "server.test";
+	peer.fd = a;
+	peer.mode = mode;
+	pthread_create(&t, NULL, peer_thread, &peer);
+	tt_handshake_run(&me.p, &me.env, &me.res);
+	shutdown(a, SHUT_RDWR);
+	shutdown(b, SHUT_RDWR);
+	pthread_join(t, NULL);
+	close(a);
+	close(b);
+	show(type == TT_HS_MSG_TYPE_CLIENTHELLO ? "client" : "server", &me);
+	status = me.res.status;
+	tt_hs_result_free(&me.res);
+	return status;
+}
+
 TEST(timeout_and_garbage)
 {
 	struct side srv;
@@ -1037,21 +1066,8 @@ TEST(timeout_and_garbage)
 	tt_hs_result_free(&srv.res);
 
 	/* A peer that speaks something else: EIO. */
-	tcp_pair(&a, &b);
-	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509, rt_alice);
-	srv.p.fd = b;
-	peer.fd = a;
-	peer.mode = 1;
-	pthread_create(&t, NULL, peer_thread, &peer);
-	tt_handshake_run(&srv.p, &srv.env, &srv.res);
-	shutdown(a, SHUT_RDWR);
-	shutdown(b, SHUT_RDWR);
-	pthread_join(t, NULL);
-	close(a);
-	close(b);
-	show("server", &srv);
-	CHECK(srv.res.status == EIO);
-	tt_hs_result_free(&srv.res);
+	CHECK(against_raw_peer(TT_HS_MSG_TYPE_SERVERHELLO, TT_HS_AUTH_X509, 1) ==
+	      EIO);
 
 	/* Nonsense parameters are refused up front. */
 	side_init(&srv, 9, TT_HS_AUTH_X509, rt_alice);
@@ -1061,35 +1077,6 @@ TEST(timeout_and_garbage)
 	side_init(&srv, TT_HS_MSG_TYPE_SERVERHELLO, 0, rt_alice);
 	tt_handshake_run(&srv.p, &srv.env, &srv.res);
 	CHECK(srv.res.status == EINVAL);
-}
-
-/* Runs one side against peer_thread in @mode; returns the side's status. */
-static uint32_t against_raw_peer(uint32_t type, uint32_t auth, int mode)
-{
-	struct side me;
-	struct silent peer;
-	pthread_t t;
-	uint32_t status;
-	int a, b;
-
-	tcp_pair(&a, &b);
-	side_init(&me, type, auth, rt_alice);
-	me.p.fd = b;
-	if (type == TT_HS_MSG_TYPE_CLIENTHELLO)
-		me.p.peername = "server.test";
-	peer.fd = a;
-	peer.mode = mode;
-	pthread_create(&t, NULL, peer_thread, &peer);
-	tt_handshake_run(&me.p, &me.env, &me.res);
-	shutdown(a, SHUT_RDWR);
-	shutdown(b, SHUT_RDWR);
-	pthread_join(t, NULL);
-	close(a);
-	close(b);
-	show(type == TT_HS_MSG_TYPE_CLIENTHELLO ? "client" : "server", &me);
-	status = me.res.status;
-	tt_hs_result_free(&me.res);
-	return status;
 }
 
 /*
