@@ -4,9 +4,10 @@
 #   make check          every test suite; ends with "N passed, N failed"
 #   make bench          benchmarks (figures, not tests)
 #
-# Kernel workflow: kernel-tree, kernel-export, kunit, checkpatch, bisect.
+# Kernel workflow: kernel-tree, kernel-export, kunit, kunit-uml, checkpatch,
+# bisect.
 
-.PHONY: all demo check bench kernel-tree kernel-export kunit checkpatch bisect \
+.PHONY: all demo check bench kernel-tree kernel-export kunit kunit-uml checkpatch bisect \
 	agent agent-check deps clean vm-kernel vm-smoke \
 	e2e-tags e2e-hostile e2e-stress
 
@@ -24,8 +25,13 @@ kernel-tree:
 kernel-export:
 	@scripts/kernel-export.sh
 
+# The series' KUnit suites in the VM rig's debug kernel (what make check
+# runs), or under UML with kernel/kunitconfig.
 kunit:
 	@scripts/kunit.sh
+
+kunit-uml:
+	@scripts/kunit.sh --uml
 
 checkpatch:
 	@scripts/checkpatch.sh

@@ -1,30 +1,29 @@
 #!/bin/bash
-# Prove that the series bisects: build every commit above the base under
-# UML with the KUnit configuration (which compiles every handshake
-# consumer). Builds are incremental from one commit to the next, in a
-# separate worktree so that build/linux is left alone. Ends with
-# "N passed, N failed" (one case per commit).
+# Prove that the series bisects: build every commit above the base with
+# the VM rig's debug configuration (vm/config/{base,debug,kunit}.config:
+# every handshake consumer, NFS and NFSD, NVMe/TCP host and target, and
+# the series' KUnit suites, with KASAN, UBSAN and lockdep). Builds are
+# incremental from one commit to the next, in a separate worktree so that
+# build/linux is left alone. Ends with "N passed, N failed" (one case per
+# commit).
 #
-# The walk goes from the top of the series down. The top is what the
-# KUnit suite has just built with the same configuration, so the first
-# build is served whole by ccache; each later step recompiles only what
-# one patch touched. Walking up instead, the first commit's configuration
-# lacks the series' symbols, its autoconf.h differs from every cached
-# object's, and on a cold cache that first step is a full kernel build.
+# The walk goes from the bottom of the series up. The unpatched kernel
+# (VARIANT=notags, built first if missing) is the base commit with the
+# same configuration, laid out the same way (source at ../../linux from
+# the object directory): ccache serves the first commit all but the files
+# it changes, and each later step recompiles only what one patch touched.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 tree=$top/build/linux
-# Laid out like build/linux and build/kunit (source at ../linux from the
-# object directory) so that ccache, with its base directory at the top,
-# serves the unchanged files from the KUnit build.
 wt=$top/build/bisect/linux
-bdir=$top/build/bisect/obj
+bdir=$top/build/bisect/vm/kernel
 export PATH=/usr/bin:/bin:$PATH
 export CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
 
-"$top/scripts/deps.sh" kernel kunit || exit 1
+"$top/scripts/deps.sh" kernel vm || exit 1
 [ -d "$tree/.git" ] || "$top/scripts/kernel-tree.sh" || exit 1
+VARIANT=notags "$top/scripts/vm-kernel.sh" --if-stale || exit 1
 
 if [ ! -e "$wt/.git" ]; then
 	# Anything else there (an older layout's build output) is rebuilt
@@ -33,26 +32,32 @@ if [ ! -e "$wt/.git" ]; then
 	mkdir -p "$(dirname "$wt")"
 	git -C "$tree" worktree add -q --detach "$wt" base || exit 1
 fi
+# An older layout's UML objects
+rm -rf "$top/build/bisect/obj"
 cc=gcc
 command -v ccache >/dev/null && cc="ccache gcc"
 mkdir -p "$bdir"
 
-# One configuration for every commit: the KUnit one of the top of the
-# series, as kunit.py makes it for UML (olddefconfig drops what an older
-# commit does not define). Each commit's own arch_uml.config would differ
-# below the patch that turns UBSAN's alignment check off: that changes
-# every object's flags, and meant two full kernel builds on a cold cache.
-{ git -C "$tree" show HEAD:tools/testing/kunit/configs/arch_uml.config &&
-  cat "$top/kernel/kunitconfig"; } > "$bdir/config.series" || exit 1
+# One configuration for every commit: the top's, made as scripts/vm-kernel.sh
+# makes it (olddefconfig then drops what an older commit does not define).
+git -C "$wt" checkout -q --detach "$(git -C "$tree" rev-parse HEAD)" || exit 1
+{
+	make -s -C "$wt" ARCH=x86_64 O="$bdir" tinyconfig &&
+	"$wt/scripts/kconfig/merge_config.sh" -m -O "$bdir" "$bdir/.config" \
+		"$top/vm/config/base.config" "$top/vm/config/debug.config" \
+		"$top/vm/config/kunit.config" &&
+	make -s -C "$wt" ARCH=x86_64 O="$bdir" olddefconfig
+} >"$bdir/config.log" 2>&1 || { tail -20 "$bdir/config.log"; echo "bisect: configuration failed"; exit 1; }
+cp "$bdir/.config" "$bdir/config.series"
 
 passed=0 failed=0
-for c in $(git -C "$tree" rev-list base..HEAD); do
+for c in $(git -C "$tree" rev-list --reverse base..HEAD); do
 	subj=$(git -C "$tree" log -1 --format=%s "$c")
 	git -C "$wt" checkout -q --detach "$c" || exit 1
 	cp "$bdir/config.series" "$bdir/.config"
-	if make -s -C "$wt" ARCH=um O="$bdir" olddefconfig >/dev/null 2>&1 &&
-	   make -s -C "$wt" ARCH=um O="$bdir" CC="$cc" -j"$(nproc)" \
-		> "$bdir/build.log" 2>&1; then
+	if make -s -C "$wt" ARCH=x86_64 O="$bdir" olddefconfig >/dev/null 2>&1 &&
+	   nice -n 19 make -s -C "$wt" ARCH=x86_64 O="$bdir" CC="$cc" \
+		-j"$(nproc)" bzImage > "$bdir/build.log" 2>&1; then
 		echo "ok   $subj"
 		passed=$((passed + 1))
 	else

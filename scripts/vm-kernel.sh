@@ -1,11 +1,16 @@
 #!/bin/bash
 # Build the VM rig's x86_64 kernel (bzImage) from build/linux.
 #   VARIANT=base  (default) vm/config/base.config            -> build/vm/kernel
-#   VARIANT=debug base.config + vm/config/debug.config       -> build/vm/kernel-debug
-#   VARIANT=notags base.config, from the unpatched tree         -> build/vm/kernel-notags
-#     (build/linux-notags: a detached worktree of build/linux at tag
+#   VARIANT=debug base.config + debug.config + kunit.config  -> build/vm/kernel-debug
+#   VARIANT=notags the debug fragments, from the unpatched tree -> build/notags/vm/kernel
+#     (build/notags/linux: a detached worktree of build/linux at tag
 #     "base", created when missing; fragment options whose symbol does
 #     not exist there, e.g. CONFIG_TAGSET, are dropped first)
+# The notags kernel has the debug kernel's configuration and its layout
+# (source at ../../linux from the object directory), so that ccache
+# serves it every object whose preprocessed source the series leaves
+# alone: the unpatched kernel costs the preprocessor, not a second full
+# build. scripts/bisect-check.sh starts from its objects.
 # tinyconfig, then the fragments merged with merge_config.sh -m, then
 # olddefconfig; fails, naming them, if any requested option did not make it
 # into the final .config. Prints the time taken.
@@ -22,10 +27,12 @@ case "$variant" in
 base)	out=$top/build/vm/kernel
 	frags=("$top/vm/config/base.config") ;;
 debug)	out=$top/build/vm/kernel-debug
-	frags=("$top/vm/config/base.config" "$top/vm/config/debug.config") ;;
-notags)	out=$top/build/vm/kernel-notags
-	tree=$top/build/linux-notags
-	frags=("$top/vm/config/base.config") ;;
+	frags=("$top/vm/config/base.config" "$top/vm/config/debug.config"
+	       "$top/vm/config/kunit.config") ;;
+notags)	out=$top/build/notags/vm/kernel
+	tree=$top/build/notags/linux
+	frags=("$top/vm/config/base.config" "$top/vm/config/debug.config"
+	       "$top/vm/config/kunit.config") ;;
 *)	echo "vm-kernel: unknown VARIANT '$variant' (base, debug or notags)" >&2; exit 2 ;;
 esac
 jobs=${JOBS:-$(nproc)}
@@ -34,11 +41,16 @@ export PATH=/usr/bin:/bin:$PATH
 export CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
 
 "$top/scripts/deps.sh" kernel vm
+# One build of a variant at a time (make check's lanes may both ask)
+mkdir -p "$(dirname "$out")"
+exec 8>"$out.lock"
+flock 8
 notags_dropped=()
 if [ "$variant" = notags ]; then
 	[ -d "$top/build/linux/.git" ] || "$top/scripts/kernel-tree.sh"
 	if [ ! -e "$tree/.git" ]; then
 		echo "vm-kernel: worktree ${tree#"$top"/} at tag base"
+		mkdir -p "$(dirname "$tree")"
 		git -C "$top/build/linux" worktree add -q --detach "$tree" base || {
 			echo "vm-kernel: cannot add the worktree (a stale registration? git -C build/linux worktree prune)" >&2
 			exit 1
