@@ -2,15 +2,30 @@
 # Run every test suite, each with its output in build/logs/SUITE.log, and
 # end with one line "N passed, N failed" totalling them. Exits non-zero
 # when anything failed. Usage: check.sh [SUITE...]; default: all of them.
+#
+# The suites overlap, so that neither core idles while a suite waits:
+#   host lane:    checkpatch, agent, nfs-utils (userspace builds and tests)
+#   kernel lane:  the debug kernel; kunit (a VM) while the unpatched kernel
+#                 builds; then, once the host lane is done (e2e rebuilds
+#                 what the agent and nfs-utils suites build), e2e (two
+#                 VMs at a time) and bisect beside it
+# Every kernel build runs at nice 19, so the host lane's tests and the
+# VMs (whose timeouts are wall-clock) come first. Each suite's output is
+# printed when it ends; the summary is in the order of all_suites.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
-mkdir -p build/logs
+cd "$top" || exit 1
+logs=build/logs
+mkdir -p "$logs"
 
 all_suites=(checkpatch kunit bisect agent nfs-utils e2e)
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=("${all_suites[@]}")
+for s in "${suites[@]}"; do
+	[[ " ${all_suites[*]} " == *" $s "* ]] || { echo "check: unknown suite '$s'"; exit 2; }
+done
+want() { [[ " ${suites[*]} " == *" $1 "* ]]; }
 
 run_suite() {
 	case "$1" in
@@ -20,18 +35,81 @@ run_suite() {
 	agent)		scripts/deps.sh agent && make -C agent check ;;
 	nfs-utils)	nfs-utils/tests/run.sh ;;
 	e2e)		scripts/e2e.sh ;;
-	*)		echo "check: unknown suite '$1'"; return 2 ;;
 	esac
 }
 
-total_p=0 total_f=0 report=()
-for s in "${suites[@]}"; do
-	echo "=== $s"
+# run SUITE: run it into its log, record its status and time, then print
+# its output (under a lock, so that two suites' outputs do not mix).
+run() {
+	local s=$1 start rc
+	want "$s" || return 0
+	echo "check: $s started at $(date +%T)"
 	start=$(date +%s)
-	run_suite "$s" 2>&1 | tee "build/logs/$s.log"
-	rc=${PIPESTATUS[0]}
-	secs=$(( $(date +%s) - start ))
-	line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "build/logs/$s.log" | tail -n 1)
+	run_suite "$s" >"$logs/$s.log" 2>&1 </dev/null
+	rc=$?
+	echo "$rc $(( $(date +%s) - start ))" >"$logs/$s.status"
+	{
+		flock 9
+		echo "=== $s"
+		cat "$logs/$s.log"
+	} 9>"$logs/.print.lock"
+	return 0
+}
+
+start_all=$(date +%s)
+rm -f "$logs"/*.status
+# What both lanes need, once: the packages and the kernel tree.
+parts=()
+want checkpatch && parts+=(kernel checkpatch)
+want agent && parts+=(agent)
+want nfs-utils && parts+=(nfs-utils)
+{ want kunit || want bisect || want e2e; } && parts+=(kernel kunit vm agent nfs-utils)
+if [ ${#parts[@]} -gt 0 ]; then
+	scripts/deps.sh "${parts[@]}" || { echo "check: installing packages failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+if want checkpatch || want kunit || want bisect || want e2e; then
+	[ -d build/linux/.git ] || scripts/kernel-tree.sh ||
+		{ echo "check: preparing build/linux failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+( run checkpatch; run agent; run nfs-utils ) &
+host_lane=$!
+(
+	# The kernels first: the debug one (kunit and e2e boot it), then the
+	# unpatched one (bisect starts from its objects, e2e boots it), built
+	# while the KUnit VM runs. Their logs: build/logs/vm-kernel-*.log; a
+	# failed build is reported by the suite that needs the kernel.
+	if want kunit || want e2e || want bisect; then
+		VARIANT=debug scripts/vm-kernel.sh --if-stale >/dev/null 2>&1
+	fi
+	notags=
+	if want e2e || want bisect; then
+		VARIANT=notags scripts/vm-kernel.sh --if-stale >/dev/null 2>&1 &
+		notags=$!
+	fi
+	run kunit
+	[ -z "$notags" ] || wait "$notags"
+	# The host lane is this subshell's sibling, which wait(1) cannot
+	# wait for: poll for its suites' statuses.
+	while { want checkpatch && [ ! -f "$logs/checkpatch.status" ]; } ||
+	      { want agent && [ ! -f "$logs/agent.status" ]; } ||
+	      { want nfs-utils && [ ! -f "$logs/nfs-utils.status" ]; }; do
+		sleep 5
+	done
+	# bisect builds at nice 19 beside the VMs, which come first.
+	( run bisect ) &
+	bisect=$!
+	run e2e
+	wait "$bisect"
+) &
+kernel_lane=$!
+wait "$host_lane" "$kernel_lane"
+
+total_p=0 total_f=0 report=()
+for s in "${all_suites[@]}"; do
+	want "$s" || continue
+	read -r rc secs <"$logs/$s.status" 2>/dev/null || { rc=1 secs=0; }
+	line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$logs/$s.log" | tail -n 1)
 	p=$(sed -nE 's/^([A-Za-z-]+: )?([0-9]+) passed.*/\2/p' <<<"$line")
 	f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")
 	p=${p:-0}
@@ -47,6 +125,7 @@ done
 
 echo "=== summary"
 printf '%s\n' "${report[@]}"
+echo "wall time: $(( $(date +%s) - start_all ))s (the suites overlap)"
 # The base moves whenever Debian updates linux-source-6.12: name the
 # release this run built on, and the one the series was exported from.
 tree=build/linux
