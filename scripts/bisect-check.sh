@@ -5,7 +5,8 @@
 # the series' KUnit suites, with KASAN, UBSAN and lockdep). Builds are
 # incremental from one commit to the next, in a separate worktree so that
 # build/linux is left alone. Ends with "N passed, N failed" (one case per
-# commit).
+# commit). Each commit builds vmlinux: every object compiled and linked;
+# bzImage would only add compressing it.
 #
 # The walk goes from the bottom of the series up. The unpatched kernel
 # (VARIANT=notags, built first if missing) is the base commit with the
@@ -57,7 +58,7 @@ for c in $(git -C "$tree" rev-list --reverse base..HEAD); do
 	cp "$bdir/config.series" "$bdir/.config"
 	if make -s -C "$wt" ARCH=x86_64 O="$bdir" olddefconfig >/dev/null 2>&1 &&
 	   nice -n 19 make -s -C "$wt" ARCH=x86_64 O="$bdir" CC="$cc" \
-		-j"$(nproc)" bzImage > "$bdir/build.log" 2>&1; then
+		-j"$(nproc)" vmlinux > "$bdir/build.log" 2>&1; then
 		echo "ok   $subj"
 		passed=$((passed + 1))
 	else
