@@ -72,9 +72,13 @@ if want checkpatch || want kunit || want bisect || want e2e; then
 		{ echo "check: preparing build/linux failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
-( run checkpatch; run agent; run nfs-utils ) &
+# Each lane in its own process group, so that an interrupt stops all of
+# it (background jobs of a script ignore SIGINT themselves).
+set -m
+( set +m; run checkpatch; run agent; run nfs-utils ) &
 host_lane=$!
 (
+	set +m
 	# The kernels first: the debug one (kunit and e2e boot it), then the
 	# unpatched one (bisect starts from its objects, e2e boots it), built
 	# while the KUnit VM runs. Their logs: build/logs/vm-kernel-*.log; a
@@ -90,10 +94,8 @@ host_lane=$!
 	run kunit
 	[ -z "$notags" ] || wait "$notags"
 	# The host lane is this subshell's sibling, which wait(1) cannot
-	# wait for: poll for its suites' statuses.
-	while { want checkpatch && [ ! -f "$logs/checkpatch.status" ]; } ||
-	      { want agent && [ ! -f "$logs/agent.status" ]; } ||
-	      { want nfs-utils && [ ! -f "$logs/nfs-utils.status" ]; }; do
+	# wait for: poll until it is gone.
+	while kill -0 "$host_lane" 2>/dev/null; do
 		sleep 5
 	done
 	# bisect builds at nice 19 beside the VMs, which come first.
@@ -103,12 +105,15 @@ host_lane=$!
 	wait "$bisect"
 ) &
 kernel_lane=$!
+set +m
+trap 'kill -TERM -- "-$host_lane" "-$kernel_lane" 2>/dev/null; exit 130' INT TERM
 wait "$host_lane" "$kernel_lane"
+trap - INT TERM
 
 total_p=0 total_f=0 report=()
 for s in "${all_suites[@]}"; do
 	want "$s" || continue
-	read -r rc secs <"$logs/$s.status" 2>/dev/null || { rc=1 secs=0; }
+	read -r rc secs 2>/dev/null <"$logs/$s.status" || { rc=1 secs=0; }
 	line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$logs/$s.log" | tail -n 1)
 	p=$(sed -nE 's/^([A-Za-z-]+: )?([0-9]+) passed.*/\2/p' <<<"$line")
 	f=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$line")

@@ -41,24 +41,27 @@ for s in "${scenarios[@]}"; do
 done
 echo "e2e: building the agent, tools, nfs-utils, kernels (${variants[*]}) and test modules"
 start=$(date +%s)
-{
+build_all() {
+	local v
 	make -s -C agent all build/test/test_handshake build/test/test_live_netlink &&
-	make -s -C vm/tools && scripts/nfs-utils.sh build &&
+	make -s -C vm/tools && scripts/nfs-utils.sh build || return 1
 	for v in "${variants[@]}"; do
 		VARIANT=$v scripts/vm-kernel.sh --if-stale &&
-		make -s -C vm/module VARIANT="$v" || exit 1
+		make -s -C vm/module VARIANT="$v" || return 1
 	done
-} > "$logs/e2e-build.log" 2>&1 || {
+}
+build_all >"$logs/e2e-build.log" 2>&1 || {
 	tail -30 "$logs/e2e-build.log"
 	echo "0 passed, 1 failed"
 	exit 1
 }
 echo "e2e: built in $(( $(date +%s) - start ))s; $jobs at a time"
 
-# The queue: one scenario per line; a lane takes the first under a lock.
-queue=$logs/.e2e-queue
+# This run's queue (one scenario per line; a lane takes the first under
+# a lock) and results, apart from any other run's.
+work=$(mktemp -d "$logs/.e2e.XXXXXX") || exit 1
+queue=$work/queue
 printf '%s\n' "${scenarios[@]}" >"$queue"
-rm -f "$logs"/e2e-*.result
 
 # run_one SCENARIO: run it into build/logs/e2e-SCENARIO.log, print its
 # line, and record pass or fail.
@@ -77,12 +80,12 @@ run_one() {
 	else
 		res=fail
 	fi
-	echo "$res" >"$logs/e2e-$s.result"
+	echo "$res" >"$work/$s.result"
 	{
 		flock 9
 		[ "$res" = pass ] || grep -E '^(FAIL|not ok)' "$log" | head -10
 		echo "$(tail -n 1 "$log") [$(grep -cE '^ok ' "$log") checks ok]"
-	} 9>"$logs/.e2e-print.lock"
+	} 9>"$work/print.lock"
 }
 
 # pop: print the queue's first scenario and remove it.
@@ -99,20 +102,34 @@ lane() {
 	done
 }
 
+# Each lane in its own process group, so that an interrupt stops all of it.
+set -m
 pids=()
 for _ in $(seq "$jobs"); do
-	lane &
+	( set +m; lane ) &
 	pids+=($!)
 done
+set +m
+stop() {
+	local p
+	for p in "${pids[@]}"; do
+		kill -TERM -- "-$p" 2>/dev/null
+	done
+	rm -rf "$work"
+	exit 130
+}
+trap stop INT TERM
 wait "${pids[@]}"
+trap - INT TERM
 
 passed=0 failed=0
 for s in "${scenarios[@]}"; do
-	if [ "$(cat "$logs/e2e-$s.result" 2>/dev/null)" = pass ]; then
+	if [ "$(cat "$work/$s.result" 2>/dev/null)" = pass ]; then
 		passed=$((passed + 1))
 	else
 		failed=$((failed + 1))
 	fi
 done
+rm -rf "$work"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

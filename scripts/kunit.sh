@@ -23,7 +23,8 @@ export PATH=/usr/bin:/bin:$PATH
 # paths under the clone are hashed relative to it so clones share hits.
 export CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
 mkdir -p "$top/build/logs"
-log=$top/build/logs/kunit.log
+# kunit.py's own output (make check keeps this script's in kunit.log)
+log=$top/build/logs/kunit-ktap.log
 mode=vm
 [ "${1:-}" = --uml ] && mode=uml
 
@@ -54,12 +55,13 @@ else
 	VARIANT=debug "$top/scripts/vm-kernel.sh" --if-stale || exit 1
 	run=$top/build/vm/runs/kunit
 	raw=$run/console.log
+	rm -f "$raw"
 	"$top/vm/run" --variant debug -t 900 -o "$run" -a kunit.enable=1 \
 		--expect-warn "$expected_warns" "$top/vm/scenarios/kunit.sh" \
 		> "$top/build/logs/kunit-vm.log" 2>&1
 	vmrc=$?
 	vmerr=
-	[ "$vmrc" = 0 ] || vmerr=$(tail -n 1 "$top/build/logs/kunit-vm.log")
+	[ "$vmrc" = 0 ] || vmerr="vm/run exited with status $vmrc"
 	(cd "$tree" && python3 tools/testing/kunit/kunit.py parse "$raw") > "$log" 2>&1
 	rc=$?
 fi
@@ -80,7 +82,7 @@ failed=$((failed - ${skipped:-0}))
 # vm/run already fails the run on a kernel report (other than the expected
 # WARNs) and on a failed check in the guest; UML's log is checked here.
 if [ -n "$vmerr" ]; then
-	echo "kunit: the VM run failed (build/logs/kunit-vm.log):"
+	echo "kunit: the VM run failed, $vmerr (build/logs/kunit-vm.log):"
 	grep -E '^(FAIL|---|vm: FAIL)' "$top/build/logs/kunit-vm.log" | head -20
 	sed -n '/^--- kernel log splats/,$p' "$top/build/logs/kunit-vm.log" | sed -n '2,21p'
 	failed=$((failed + 1))

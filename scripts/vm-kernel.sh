@@ -48,6 +48,13 @@ flock 8
 notags_dropped=()
 if [ "$variant" = notags ]; then
 	[ -d "$top/build/linux/.git" ] || "$top/scripts/kernel-tree.sh"
+	# The older layout (build/linux-notags, build/vm/kernel-notags)
+	if [ -e "$top/build/linux-notags/.git" ] || [ -d "$top/build/vm/kernel-notags" ]; then
+		echo "vm-kernel: removing the older notags layout (build/linux-notags, build/vm/kernel-notags)"
+		git -C "$top/build/linux" worktree remove --force "$top/build/linux-notags" 2>/dev/null || true
+		rm -rf "$top/build/linux-notags" "$top/build/vm/kernel-notags" "$top/build/vm/kernel-notags.lock"
+		git -C "$top/build/linux" worktree prune
+	fi
 	if [ ! -e "$tree/.git" ]; then
 		echo "vm-kernel: worktree ${tree#"$top"/} at tag base"
 		mkdir -p "$(dirname "$tree")"

@@ -65,8 +65,8 @@ expect "ACCEPT with nothing pending" "$l" accept=-11
 
 # ---- Part 2: against tagtest.ko ---------------------------------------
 echo "-- part 2: DONE for requests of tagtest.ko"
-# The module must be built against the running kernel: base and debug
-# share a release string, so tell them apart by kmemleak (debug only).
+# The module must be built against the running kernel: the variants
+# share a release string (kernel_variant tells them apart).
 variant=$(kernel_variant)
 mod=$(find_module "$variant")
 if [ -z "$mod" ]; then

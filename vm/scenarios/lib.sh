@@ -34,9 +34,13 @@ check_kernel_build() {
 	if [ "$(uname -v)" = "$want" ]; then ok "kernel build '$want'"
 	else fail "kernel build '$(uname -v)', expected '$want'"; fi
 }
-# kernel_variant: print base or debug (they share a release string; only debug has kmemleak).
+# kernel_variant: print base, debug or notags (they share a release string;
+# only the unpatched notags kernel lacks the tagset library, only base
+# lacks kmemleak).
 kernel_variant() {
-	if [ -e /sys/kernel/debug/kmemleak ]; then echo debug; else echo base; fi
+	if ! grep -q ' tagset_copy$' /proc/kallsyms; then echo notags
+	elif [ -e /sys/kernel/debug/kmemleak ]; then echo debug
+	else echo base; fi
 }
 # find_module VARIANT: print the tagtest.ko built for the running kernel (vermagic), or nothing.
 find_module() {

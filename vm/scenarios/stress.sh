@@ -17,8 +17,8 @@ T=/sys/kernel/debug/tagtest
 finish() { echo "stress: $fails failure(s)"; [ "$fails" = 0 ]; exit; }
 
 [ -x "$H" ] || { fail "no $H (make -C vm/tools)"; finish; }
-# The module must be built against the running kernel: base and debug
-# share a release string, so tell them apart by kmemleak (debug only).
+# The module must be built against the running kernel: the variants
+# share a release string (kernel_variant tells them apart).
 variant=$(kernel_variant)
 mod=$(find_module "$variant")
 [ -n "$mod" ] || { fail "tagtest.ko for $(uname -r) ($variant) not found (make -C vm/module VARIANT=$variant)"; finish; }
