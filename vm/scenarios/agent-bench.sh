@@ -56,14 +56,14 @@ rate() {
 	[ $st = 0 ] && sed -n 's/.*: \([0-9.]*\)\/s$/\1/p' /tmp/rate.out
 }
 rate $port >/dev/null && rate $limit_port >/dev/null ||
-	{ fail "warm-up: $(cat /tmp/rate.out)"; exit 1; }
+	{ fail "warm-up: $(</tmp/rate.out)"; exit 1; }
 echo x >$dbg/reset
 ratios=() ra=() rl=()
 for r in $(seq 1 "$rounds"); do
 	a=$(rate $port) || a=
 	l=$(rate $limit_port) || l=
 	if [ -z "$a" ] || [ -z "$l" ]; then
-		fail "round $r: a run failed: $(cat /tmp/rate.out)"
+		fail "round $r: a run failed: $(</tmp/rate.out)"
 		continue
 	fi
 	ra+=("$a") rl+=("$l")

@@ -59,10 +59,7 @@ for c in "${ciphers[@]}"; do
 		ok "$g: a KeyUpdate from the client ends the session cleanly" ||
 		fail "$g: KeyUpdate: $(grep '^key-update' "/tmp/cipher-$n.out")"
 	# The module writes its line when the echo loop ends.
-	for _ in $(seq 1 100); do
-		l=$(grep -m1 "^$n " $dbg/echoes 2>/dev/null) && break
-		sleep 0.2
-	done
+	wait_for 60 echo_line "$n"
 	[ "$l" = "$n tx=$k rx=$k bytes=$bytes end=record:22" ] &&
 		ok "$g: kTLS held $k both ways, echoed $bytes bytes, ended at the KeyUpdate record (22)" ||
 		fail "$g: the kernel recorded '${l:-nothing}', expected '$n tx=$k rx=$k bytes=$bytes end=record:22'"

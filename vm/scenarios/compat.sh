@@ -97,6 +97,8 @@ fi
 
 # 5. One client session: echo over kTLS, then the recorded completion.
 n=0
+# reloaded_since N: tlstagd has logged more than N reloads.
+reloaded_since() { count_of "$d/log" "configuration reloaded"; [ "$count" -gt "$1" ]; }
 session() {	# label expected-tags
 	local label=$1 want=$2 cpid got cst l st peer tags rx0 tx0 rx tx
 	n=$((n + 1))
@@ -104,7 +106,7 @@ session() {	# label expected-tags
 	client_echo alice "$n" "hello from alice ($label) over kTLS $RANDOM"
 	check_echo "$label" "$n"
 	wait_sessions "$n"
-	sleep 0.3
+	nap 0.3
 	rx=$(( $(tls_stat TlsRxSw) - rx0 )) tx=$(( $(tls_stat TlsTxSw) - tx0 ))
 	[ "$rx" = 1 ] && [ "$tx" = 1 ] &&
 		ok "$label: kTLS installed on the server socket (TlsRxSw +1, TlsTxSw +1)" ||
@@ -128,13 +130,11 @@ if [ "$patched" = yes ]; then
 		fail "tlstagd did not log 'tags not sent (disabled by configuration)'"
 	# Control: the same client, session-tags = yes after a reload.
 	write_conf yes
-	nrel=$(grep -c "configuration reloaded" "$d/log")
+	count_of "$d/log" "configuration reloaded"
+	nrel=$count
 	kill -HUP "$apid"
-	for _ in $(seq 1 50); do
-		[ "$(grep -c "configuration reloaded" "$d/log")" -gt "$nrel" ] && break
-		sleep 0.2
-	done
-	[ "$(grep -c "configuration reloaded" "$d/log")" -gt "$nrel" ] &&
+	wait_for 30 reloaded_since "$nrel"
+	reloaded_since "$nrel" &&
 		ok "tlstagd reloaded with session-tags = yes" ||
 		fail "tlstagd did not reload"
 	session "session-tags = yes (control)" "$alice_tags"

@@ -13,16 +13,21 @@ set -u
 H=$top/build/vm/tools/hsdone
 T=/sys/kernel/debug/tagtest
 
-# Field NAME of an hsdone result line ("accept=0 fd=5 ... done1=-22 ...").
-field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p; s/^$2=\([^ ]*\).*/\1/p" <<<"$1" | head -n 1; }
+# field LINE NAME: the value of NAME in an hsdone result line
+# ("accept=0 fd=5 ... done1=-22 ..."), in $fv (empty if absent).
+field() {
+	fv=
+	[[ " $1" =~ \ $2=([^ ]*) ]] && fv=${BASH_REMATCH[1]}
+	return 0
+}
 # expect CASE LINE NAME=VALUE... : every field has the value.
 expect() {
 	local name=$1 line=$2 kv k v got bad=
 	shift 2
 	for kv in "$@"; do
 		k=${kv%%=*} v=${kv#*=}
-		got=$(field "$line" "$k")
-		[ "$got" = "$v" ] || bad+=" $k=${got:-<none>} (want $v)"
+		field "$line" "$k"
+		[ "$fv" = "$v" ] || bad+=" $k=${fv:-<none>} (want $v)"
 	done
 	if [ -z "$bad" ]; then ok "$name: $*"; else fail "$name:$bad [hsdone: $line]"; fi
 }
@@ -80,36 +85,42 @@ if ! insmod "$mod" port=$port timeout_ms=20000; then
 	exit 1
 fi
 ok "insmod ${mod#"$top"/}"
-for _ in $(seq 1 50); do [ -r $T/pending ] && break; sleep 0.1; done
+wait_for 30 test -r $T/pending
 
-nsessions() { grep -c . $T/sessions; }
+# nsessions: how many sessions tagtest recorded, in $count.
+nsessions() { count_of $T/sessions ""; }
+# more_sessions N: tagtest recorded more than N.
+more_sessions() { nsessions; [ "$count" -gt "$1" ]; }
 requests=0	# connections made to the module
 # hs CASE HSDONE-ARGS...: a request for one new connection, answered by
 # hsdone; sets $l (hsdone's line) and $rec (the session line recorded
 # for it, waiting up to 5 s).
 hs() {
-	local name=$1 before
+	local name=$1 before x i=0
 	shift
-	before=$(nsessions)
+	nsessions
+	before=$count
 	requests=$((requests + 1))
 	l=$("$H" -w 10 -C 127.0.0.1:$port "$@" 2>"$out/hsdone.err")
 	[ -s "$out/hsdone.err" ] && sed "s/^/  $name: /" "$out/hsdone.err"
 	rec=
-	for _ in $(seq 1 50); do
-		[ "$(nsessions)" -gt "$before" ] && break
-		sleep 0.1
-	done
-	rec=$(sed -n "$((before + 1))p" $T/sessions)
-	[ "$(nsessions)" -le $((before + 1)) ] ||
-		fail "$name: more than one session recorded: $(tail -n +$((before + 1)) $T/sessions | tr '\n' '|')"
+	wait_for 30 more_sessions "$before"
+	# The first line after the $before non-empty ones; more is a failure.
+	while IFS= read -r x; do
+		[ -n "$x" ] || continue
+		i=$((i + 1))
+		[ "$i" -gt "$before" ] || continue
+		if [ -z "$rec" ]; then rec=$x
+		else fail "$name: more than one session recorded: $rec|$x"; break; fi
+	done <$T/sessions
 }
 # session CASE STATUS TAGS: the recorded line.
 session() {
-	local st tg
-	st=$(sed -n 's/.* status=\([^ ]*\).*/\1/p' <<<"$rec")
-	tg=$(sed -n 's/.* tags=\([^ ]*\)$/\1/p' <<<"$rec")
+	local st='' tg=''
+	[[ $rec =~ \ status=([^ ]*) ]] && st=${BASH_REMATCH[1]}
+	[[ $rec =~ \ tags=([^ ]*)$ ]] && tg=${BASH_REMATCH[1]}
 	if [ "$st" = "$2" ] && [ "$tg" = "$3" ]; then
-		ok "$1: session status=$2 tags=$(cut -c1-60 <<<"$3")"
+		ok "$1: session status=$2 tags=${3:0:60}"
 	else
 		fail "$1: session '${rec:-<none>}', want status=$2 tags=$3"
 	fi
@@ -118,7 +129,9 @@ session() {
 snap() { echo "run=cat $T/pending >/tmp/p.$1; grep -c . $T/sessions >/tmp/s.$1"; }
 snapcheck() {	# CASE TAG: request still pending, nothing recorded
 	local p s
-	p=$(cat /tmp/p."$2" 2>/dev/null) s=$(cat /tmp/s."$2" 2>/dev/null)
+	local p='' s=''
+	[ -r /tmp/p."$2" ] && p=$(</tmp/p."$2")
+	[ -r /tmp/s."$2" ] && s=$(</tmp/s."$2")
 	if [ "$p" = 1 ] && [ "$s" = "$3" ]; then
 		ok "$1: request left pending (pending=1, no session)"
 	else
@@ -127,7 +140,7 @@ snapcheck() {	# CASE TAG: request still pending, nothing recorded
 }
 
 # Unprivileged DONE: refused, request still pending; then a real DONE.
-n=$(nsessions)
+nsessions; n=$count
 hs unpriv done unpriv status=0 tag=u "$(snap u)" done status=0 tag=u
 expect "unprivileged DONE (uid 65534, no caps)" "$l" accept=0 done1=-1 done2=0
 snapcheck "unprivileged DONE" u "$n"
@@ -145,21 +158,22 @@ hs nul-first done tag=ok 'tag=\0x' tag=ok2
 expect "good tags around a tag starting with NUL" "$l" done1=-22
 session "good tags around a tag starting with NUL" -5 -
 
-n=$(nsessions)
+nsessions; n=$count
 hs erange done tag= "$(snap e1)" done 'tag=\{256}y' "$(snap e2)" done status=0 tag=fixed
 expect "zero-length tag, then 256-byte tag, then a correct DONE" "$l" done1=-34 done2=-34 done3=0
 snapcheck "zero-length tag" e1 "$n"
 snapcheck "256-byte tag" e2 "$n"
 session "correct DONE after two refused by the policy" 0 fixed
 
-long=$(printf 'z%.0s' $(seq 1 255))
+printf -v long 'z%.0s' {1..255}
 hs maxlen done 'tag=\{255}z\0'
 expect "255-byte tag with a final NUL" "$l" done1=0
 session "255-byte tag with a final NUL" 0 "$long"
 
 hs many done gen=65
 expect "65 tags" "$l" done1=0 maxtags=64
-session "65 tags: the first 64 kept" 0 "$(printf 't%03d,' $(seq 0 63) | sed 's/,$//')"
+printf -v want 't%03d,' {0..63}
+session "65 tags: the first 64 kept" 0 "${want%,}"
 if dmesg | grep -q "agent sent 65 session tags; keeping the first 64"; then
 	ok "65 tags: kernel warned ($(dmesg | grep -m1 'keeping the first 64' | sed 's/^\[[^]]*\] //'))"
 else
@@ -167,7 +181,8 @@ else
 fi
 hs many-again done gen=70:u
 expect "70 tags (second overrun)" "$l" done1=0
-session "70 tags: the first 64 kept" 0 "$(printf 'u%03d,' $(seq 0 63) | sed 's/,$//')"
+printf -v want 'u%03d,' {0..63}
+session "70 tags: the first 64 kept" 0 "${want%,}"
 w=$(dmesg | grep -c "session tags; keeping the first")
 [ "$w" = 1 ] && ok "the overrun warning is printed once" ||
 	fail "the overrun warning is printed $w times"
@@ -192,7 +207,7 @@ hs nostatus done nostatus tag=x
 expect "DONE without a status attribute" "$l" done1=0
 session "DONE without a status attribute: -EIO" -5 -
 
-n=$(nsessions)
+nsessions; n=$count
 hs badfd done fd=9999 tag=x "$(snap b1)" done fd=self tag=x "$(snap b2)" done tag=good
 expect "DONE with an unknown sockfd, then one for a non-handshake socket, then the right one" "$l" done1=-9 done2=-16 done3=0
 snapcheck "unknown sockfd" b1 "$n"
@@ -217,9 +232,10 @@ session "eight racing DONEs: one completion" 0 r8
 
 
 # Every request completed exactly once.
-for _ in $(seq 1 30); do [ "$(cat $T/pending)" = 0 ] && break; sleep 0.1; done
-p=$(cat $T/pending)
-n=$(nsessions)
+none_pending() { [ "$(<$T/pending)" = 0 ]; }
+wait_for 30 none_pending
+p=$(<$T/pending)
+nsessions; n=$count
 dup=$(cut -d' ' -f1 $T/sessions | sort | uniq -d | tr '\n' ' ')
 [ "$p" = 0 ] && ok "pending returned to 0" || fail "pending is $p, want 0"
 [ "$n" -ge "$requests" ] && [ -z "$dup" ] &&
@@ -234,7 +250,7 @@ cut -c1-100 $T/sessions | sed 's/^/  /'
 # rmmod.
 hs closed-first close done tag=x done fd=none
 expect "DONE after the agent closed its fd" "$l" done1=-9 done2=-22
-p=$(cat $T/pending)
+p=$(<$T/pending)
 [ "$p" = 1 ] && ok "abandoned request still pending" || fail "pending is $p after an abandoned request, want 1"
 
 if rmmod tagtest; then ok "rmmod tagtest"; else fail "rmmod tagtest"; fi

@@ -18,11 +18,59 @@ ok()   { echo "ok   $*"; }
 # fail MESSAGE: print a failed check and count it in $fails.
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 
+# In the debug kernel under TCG every exec costs about half a second of
+# the guest's only CPU, so the waits and counts below start no process:
+# a poll that ran sleep(1) and grep(1) took the CPU from what it waited for.
+# nap SECS: sleep without starting a process (read times out on a FIFO
+# that nobody writes).
+nap() {
+	if [ -z "${nap_fd:-}" ]; then
+		local f
+		f=$(mktemp -u /tmp/nap.XXXXXX) && mkfifo "$f" && exec {nap_fd}<>"$f"
+		rm -f "$f"
+	fi
+	read -r -t "$1" -u "$nap_fd" _ || :
+}
+# wait_for SECS CMD [ARG...]: run CMD every 0.1 s until it succeeds or SECS
+# seconds (wall clock) have passed; status 0 if it succeeded.
+wait_for() {
+	local end=$((${EPOCHREALTIME/./} + $1 * 1000000))
+	shift
+	while :; do
+		"$@" && return 0
+		[ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1
+		nap 0.1
+	done
+}
+# file_has FILE STRING: a line of FILE contains STRING.
+file_has() { local c; [ -r "$1" ] && c=$(<"$1") && [[ $c == *"$2"* ]]; }
+# count_of FILE STRING: how many lines of FILE contain STRING, in $count
+# (an empty STRING counts the non-empty lines, as grep -c . does).
+count_of() {
+	local l
+	count=0
+	[ -r "$1" ] || return 0
+	while IFS= read -r l || [ -n "$l" ]; do
+		if [ -n "$2" ]; then [[ $l == *"$2"* ]] || continue
+		else [ -n "$l" ] || continue; fi
+		count=$((count + 1))
+	done <"$1"
+}
+# mounted DIR: DIR is a mount point (mountinfo; paths without spaces).
+mounted() {
+	local a b c e m r
+	while read -r a b c e m r; do [ "$m" = "$1" ] && return 0; done </proc/self/mountinfo
+	return 1
+}
+# alive PID: the process is still running; gone PID: it is not.
+alive() { kill -0 "$1" 2>/dev/null; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
 # check_kernel_release: the running kernel's release is the one vm/run built (if it said).
 check_kernel_release() {
 	local want
 	[ -s "$out/expect-release" ] || return 0
-	want=$(cat "$out/expect-release")
+	want=$(<"$out/expect-release")
 	if [ "$(uname -r)" = "$want" ]; then ok "kernel release $want"
 	else fail "kernel release $(uname -r), expected $want"; fi
 }
@@ -30,7 +78,7 @@ check_kernel_release() {
 check_kernel_build() {
 	local want
 	[ -s "$out/expect-version" ] || return 0
-	want=$(cat "$out/expect-version")
+	want=$(<"$out/expect-version")
 	if [ "$(uname -v)" = "$want" ]; then ok "kernel build '$want'"
 	else fail "kernel build '$(uname -v)', expected '$want'"; fi
 }
@@ -189,7 +237,7 @@ agent_check_config() {
 		ok "tlstagd --check-config"
 		[ "$1" = show ] && sed 's/^/  check-config| /' "$d/check.out"
 	else
-		fail "tlstagd --check-config: $(cat "$d/check.out")"
+		fail "tlstagd --check-config: $(<"$d/check.out")"
 	fi
 	return 0
 }
@@ -203,23 +251,18 @@ explain_tags() {
 agent_start() {
 	"$agent" --foreground -c "$d/tlstagd.conf" 2>"$d/log" &
 	apid=$!
-	for _ in $(seq 1 100); do
-		agent_listening && break
-		kill -0 "$apid" 2>/dev/null || break
-		sleep 0.2
-	done
+	wait_for 60 agent_up
 	line=$(grep -m1 "kernel: handshake family" "$d/log")
 }
+# agent_up: tlstagd listens, or it has exited.
+agent_up() { agent_listening || ! alive "$apid"; }
 # agent_listening: tlstagd has logged that it listens for handshake requests.
-agent_listening() { grep -q "listening for handshake requests" "$d/log"; }
+agent_listening() { file_has "$d/log" "listening for handshake requests"; }
 # agent_stop: SIGTERM tlstagd, SIGKILL it (a failure) if still running after 10 s; its exit status in $ast.
 agent_stop() {
 	kill -TERM "$apid" 2>/dev/null
-	for _ in $(seq 1 50); do
-		kill -0 "$apid" 2>/dev/null || break
-		sleep 0.2
-	done
-	if kill -0 "$apid" 2>/dev/null; then
+	wait_for 10 gone "$apid"
+	if alive "$apid"; then
 		kill -KILL "$apid"
 		fail "tlstagd still running 10 s after SIGTERM"
 	fi
@@ -250,7 +293,12 @@ key_holder() {
 		/proc/[0-9]*/stat 2>/dev/null
 }
 # proc_status PID FIELD: the value of FIELD in /proc/PID/status.
-proc_status() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+proc_status() {
+	local k v
+	while read -r k v; do
+		[ "$k" = "$2:" ] && { echo "$v"; return; }
+	done 2>/dev/null <"/proc/$1/status"
+}
 # netlink_fds PID: how many of PID's descriptors are netlink sockets.
 netlink_fds() {
 	local inodes n=0 l
@@ -277,14 +325,11 @@ tagtest_load() {
 	else fail "no $dbg/sessions"; fi
 }
 # nsessions: how many completions tagtest recorded.
-nsessions() { wc -l <$dbg/sessions; }
-# wait_sessions N: wait up to 25 s for tagtest to have recorded N completions.
-wait_sessions() {
-	for _ in $(seq 1 125); do
-		[ "$(nsessions)" -ge "$1" ] && break
-		sleep 0.2
-	done
-}
+nsessions() { count_of $dbg/sessions ""; echo "$count"; }
+# has_sessions N: tagtest has recorded at least N completions.
+has_sessions() { count_of $dbg/sessions ""; [ "$count" -ge "$1" ]; }
+# wait_sessions N: wait up to 60 s for tagtest to have recorded N completions.
+wait_sessions() { wait_for 60 has_sessions "$1"; }
 # session_fields ID: tagtest's line for session ID in $l, its status, peer id and tags in $st, $peer, $tags.
 session_fields() {
 	l=$(grep -m1 "^$1 " $dbg/sessions)
@@ -299,11 +344,24 @@ check_peer() {
 }
 # check_no_pending: tagtest has no handshake pending.
 check_no_pending() {
-	if [ "$(cat $dbg/pending)" = 0 ]; then ok "no handshake pending"
-	else fail "$(cat $dbg/pending) handshake(s) still pending"; fi
+	if [ "$(<$dbg/pending)" = 0 ]; then ok "no handshake pending"
+	else fail "$(<$dbg/pending) handshake(s) still pending"; fi
 }
 # tls_stat NAME: a counter of /proc/net/tls_stat.
-tls_stat() { awk -v k="$1" '$1 == k { print $2 }' /proc/net/tls_stat; }
+tls_stat() {
+	local k v
+	while read -r k v; do
+		[ "$k" = "$1" ] && { echo "$v"; return; }
+	done </proc/net/tls_stat
+}
+# echo_line ID: tagtest's line for echo session ID (debugfs echoes) in $l.
+echo_line() {
+	l=
+	[ -r $dbg/echoes ] || return 1
+	while IFS= read -r l; do [[ $l == "$1 "* ]] && return 0; done <$dbg/echoes
+	l=
+	return 1
+}
 
 # client_start SECS CERT ID: gnutls-cli (TLS 1.3, $pki/CERT.pem) to the echo port for at most SECS in the background ($cpid), fd 3 its stdin, output /tmp/cli-ID.out and .err.
 client_start() {
@@ -323,15 +381,21 @@ client_echo() {
 	client_start 40 "$1" "$2"
 	echo "$3" >&3
 	got=0
-	for _ in $(seq 1 150); do
-		grep -qxF "$3" "/tmp/cli-$2.out" 2>/dev/null && { got=1; break; }
-		kill -0 "$cpid" 2>/dev/null || break
-		sleep 0.2
-	done
+	wait_for 30 echoed_or_exited "/tmp/cli-$2.out" "$3"
+	echoed "/tmp/cli-$2.out" "$3" && got=1
 	exec 3>&-
 	wait "$cpid"
 	cst=$?
 }
+# echoed FILE MSG: a line of FILE is MSG.
+echoed() {
+	local l
+	[ -r "$1" ] || return 1
+	while IFS= read -r l || [ -n "$l" ]; do [ "$l" = "$2" ] && return 0; done <"$1"
+	return 1
+}
+# echoed_or_exited FILE MSG: echoed, or the client ($cpid) has exited.
+echoed_or_exited() { echoed "$1" "$2" || ! alive "$cpid"; }
 # check_echo LABEL ID: the last client_echo got its echo; if not, show the end of /tmp/cli-ID.err.
 check_echo() {
 	if [ "$got" = 1 ]; then

@@ -69,12 +69,12 @@ use_cert() {
 	[ "$current" = "$1" ] && return
 	nfs_conf "$1"
 	kill -HUP "$apid"
-	for _ in $(seq 1 50); do
-		[ "$(grep -c 'configuration reloaded' "$d/log")" -gt "$reloads" ] && break
-		sleep 0.1
-	done
-	reloads=$(grep -c 'configuration reloaded' "$d/log")
+	wait_for 30 reloaded_since "$reloads"
+	count_of "$d/log" "configuration reloaded"
+	reloads=$count
 }
+# reloaded_since N: tlstagd has logged more than N reloads.
+reloaded_since() { count_of "$d/log" "configuration reloaded"; [ "$count" -gt "$1" ]; }
 # nfs_tmpfs NAME...: a tmpfs at $srv, and one at $srv/NAME for each NAME.
 nfs_tmpfs() {
 	mkdir -p "$srv" "$run/state" "$mnt"
@@ -88,21 +88,21 @@ nfs_tmpfs() {
 # nfs_server: exportfs -ra ($xout, $xst, $etab), rpc.mountd ($mdpid,
 # NFSv4 only, no rpcbind), rpc.nfsd (4 threads, grace period ended).
 nfs_server() {
-	mountpoint -q /proc/fs/nfsd || mount -t nfsd nfsd /proc/fs/nfsd
+	mounted /proc/fs/nfsd || mount -t nfsd nfsd /proc/fs/nfsd
 	xout=$("$exportfs" -ra 2>&1)
 	xst=$?
 	etab=$(cat "$run/state/etab" 2>/dev/null)
 	"$nu/mountd/mountd" -F -N 2 -N 3 -u 2>"$d/mountd.log" &
 	mdpid=$!
 	if "$nu/nfsd/nfsd" -N 3 -U -L 10 -G 10 4 2>"$d/nfsd.log"; then
-		ok "rpc.nfsd started ($(cat /proc/fs/nfsd/threads) threads, versions $(cat /proc/fs/nfsd/versions))"
+		ok "rpc.nfsd started ($(</proc/fs/nfsd/threads) threads, versions $(</proc/fs/nfsd/versions))"
 	else
-		fail "rpc.nfsd: $(cat "$d/nfsd.log")"
+		fail "rpc.nfsd: $(<"$d/nfsd.log")"
 	fi
 	# No client was here before: end the grace period now.
 	echo Y >/proc/fs/nfsd/v4_end_grace 2>/dev/null
 	kill -0 "$mdpid" 2>/dev/null && ok "rpc.mountd running" ||
-		fail "rpc.mountd: $(cat "$d/mountd.log")"
+		fail "rpc.mountd: $(<"$d/mountd.log")"
 }
 # mount_as CERT EXPORT [OPTS [DIR]]: mount 127.0.0.1:EXPORT on DIR ($mnt)
 # as CERT's client ("-": keep the current one); $mst the status, $merr
@@ -122,23 +122,23 @@ mount_as() {
 umount_all() {
 	local m
 	for m in "$mnt" "$@"; do
-		mountpoint -q "$m" && umount "$m"
+		mounted "$m" && umount "$m"
 	done
 	# The client's transport goes with its last mount; let the server
 	# see the close so the next mount really makes a new connection.
-	for _ in $(seq 1 50); do
-		ss -Htn state established '( sport = :2049 or dport = :2049 )' 2>/dev/null |
-			grep -q . || break
-		sleep 0.2
-	done
+	wait_for 30 nfs_closed
+}
+# nfs_closed: no established TCP connection to or from port 2049.
+nfs_closed() {
+	[ -z "$(ss -Htn state established '( sport = :2049 or dport = :2049 )' 2>/dev/null)" ]
 }
 # nfs_stop NAME...: nfsd, mountd and tlstagd stopped (checked), the tmpfs unmounted.
 nfs_stop() {
 	umount_all
-	if "$nu/nfsd/nfsd" 0 2>>"$d/nfsd.log" && [ "$(cat /proc/fs/nfsd/threads)" = 0 ]; then
+	if "$nu/nfsd/nfsd" 0 2>>"$d/nfsd.log" && [ "$(</proc/fs/nfsd/threads)" = 0 ]; then
 		ok "nfsd stopped (0 threads)"
 	else
-		fail "nfsd still has $(cat /proc/fs/nfsd/threads) threads"
+		fail "nfsd still has $(</proc/fs/nfsd/threads) threads"
 	fi
 	"$exportfs" -ua 2>/dev/null
 	kill -TERM "$mdpid" 2>/dev/null

@@ -34,7 +34,7 @@ nfs_pki
 nfs_agent alice
 
 # 3. Tracing: the kernel's own record of each tag denial.
-mountpoint -q $tracing || mount -t tracefs tracefs $tracing 2>/dev/null
+mounted $tracing || mount -t tracefs tracefs $tracing 2>/dev/null
 denied_ev=$tracing/events/nfsd/nfsd_export_tags_denied
 if [ "$patched" = 1 ]; then
 	if [ -w "$denied_ev/enable" ]; then
@@ -187,7 +187,7 @@ done
 hs_fail0=$(grep -c 'handshake (.*) failed\|handshake (.*failed:' "$d/log")
 mount_as mallory /staff xprtsec=mtls
 hs_fail=$(( $(grep -c 'handshake (.*) failed\|handshake (.*failed:' "$d/log") - hs_fail0 ))
-if [ "$mst" != 0 ] && ! mountpoint -q "$mnt"; then
+if [ "$mst" != 0 ] && ! mounted "$mnt"; then
 	ok "mallory (Rogue CA): no mount (status $mst), tlstagd logged $hs_fail failed handshake(s)"
 	row mallory "Rogue CA" "-" /staff "refused: TLS handshake failed"
 else
@@ -205,16 +205,16 @@ umount_all
 #     authenticated and tagged. The patched server refuses it (AUTH_ERROR,
 #     AUTH_BADCRED) and keeps the session; 6.12 answers STARTTLS again.
 rpctls=$top/build/vm/tools/rpctls
-hs0=$(grep -c 'server handshake (x509)' "$d/log")
+count_of "$d/log" 'server handshake (x509)'
+hs0=$count
 timeout 60 "$rpctls" --ca "$pki/ca.pem" --cert "$pki/alice.pem" --key "$pki/alice.key" \
 	127.0.0.1 2049 >/tmp/rpctls.out 2>&1
 rst=$?
 sed 's/^/  rpctls| /' /tmp/rpctls.out
-for _ in $(seq 1 25); do	# the agent logs after it has answered
-	hs=$(( $(grep -c 'server handshake (x509)' "$d/log") - hs0 ))
-	[ "$hs" -ge 1 ] && break
-	sleep 0.2
-done
+# handshakes_since N: tlstagd logged a server handshake after the first N
+# (how many in $hs).
+handshakes_since() { count_of "$d/log" 'server handshake (x509)'; hs=$((count - $1)); [ "$hs" -ge 1 ]; }
+wait_for 10 handshakes_since "$hs0"	# the agent logs after it has answered
 if [ "$rst" = 0 ] && grep -qx 'probe: STARTTLS' /tmp/rpctls.out &&
    grep -q '^tls: ok ' /tmp/rpctls.out; then
 	ok "AUTH_TLS probe, then TLS with alice's certificate ($hs server handshake)"

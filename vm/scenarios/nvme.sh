@@ -85,7 +85,7 @@ if mkdir "$cfs/subsystems/$sub" &&
    echo 4420 >"$cfs/ports/1/addr_trsvcid" &&
    echo tls1.3 >"$cfs/ports/1/addr_tsas" &&
    ln -s "$cfs/subsystems/$sub" "$cfs/ports/1/subsystems/$sub"; then
-	ok "nvmet: $sub on 127.0.0.1:4420, tsas $(cat "$cfs/ports/1/addr_tsas"), treq $(cat "$cfs/ports/1/addr_treq")"
+	ok "nvmet: $sub on 127.0.0.1:4420, tsas $(<"$cfs/ports/1/addr_tsas"), treq $(<"$cfs/ports/1/addr_treq")"
 else
 	fail "nvmet configuration failed"; exit 1
 fi
@@ -97,27 +97,28 @@ opts() {	# HOSTNQN [EXTRA]
 	echo "transport=tcp,traddr=127.0.0.1,trsvcid=4420,nqn=$sub,hostnqn=$1,hostid=$(host_id "$1"),nr_io_queues=1${2:+,$2}"
 }
 stat0() { local v; v=$(tls_stat "$1"); echo "${v:-0}"; }
-# wait_log FROM PATTERN: wait up to 10 s for an agent log line matching
+# wait_log FROM PATTERN: wait up to 30 s for an agent log line matching
 # the extended regex PATTERN at or after line FROM (the agent logs a
 # result after answering the kernel, so the consumer can be quicker).
 wait_log() {
-	local i
-	for i in $(seq 1 50); do
-		tail -n +"$1" "$d/log" | grep -qE -- "$2" && return 0
-		sleep 0.2
-	done
+	wait_for 30 logged_since "$1" "$2"
+}
+# logged_since FROM PATTERN: an agent log line at or after line FROM
+# matches the extended regex PATTERN.
+logged_since() {
+	local l i=0
+	while IFS= read -r l || [ -n "$l" ]; do
+		i=$((i + 1))
+		[ "$i" -ge "$1" ] && [[ $l =~ $2 ]] && return 0
+	done <"$d/log"
 	return 1
 }
 # wait_no_ktls: the target releases its queues from a work item after
-# the host has gone: wait up to 10 s for no kTLS socket to be left.
+# the host has gone: wait up to 30 s for no kTLS socket to be left.
 wait_no_ktls() {
-	local i
-	for i in $(seq 1 50); do
-		[ "$(stat0 TlsCurrTxSw)" = 0 ] && [ "$(stat0 TlsCurrRxSw)" = 0 ] && return 0
-		sleep 0.2
-	done
-	return 1
+	wait_for 30 no_ktls
 }
+no_ktls() { [ "$(stat0 TlsCurrTxSw)" = 0 ] && [ "$(stat0 TlsCurrRxSw)" = 0 ]; }
 ctrl_of() {	# HOSTNQN: the controller name (nvmeN) connected as it
 	local c
 	for c in /sys/class/nvme/nvme*; do
@@ -140,10 +141,10 @@ connected() {
 	fi
 	ok "$hash: connected over TLS ($res)"
 	c=$(ctrl_of "$host")
-	[ "$(cat "/sys/class/nvme/$c/state")" = live ] &&
-		[ "$(cat "/sys/class/nvme/$c/tls_key")" = "$(printf '%08x' "$key")" ] &&
-		ok "$hash: $c is live with tls_key $(cat "/sys/class/nvme/$c/tls_key") (the identity's key)" ||
-		fail "$hash: $c state $(cat "/sys/class/nvme/$c/state"), tls_key $(cat "/sys/class/nvme/$c/tls_key" 2>&1), expected $(printf '%08x' "$key")"
+	[ "$(<"/sys/class/nvme/$c/state")" = live ] &&
+		[ "$(<"/sys/class/nvme/$c/tls_key")" = "$(printf '%08x' "$key")" ] &&
+		ok "$hash: $c is live with tls_key $(<"/sys/class/nvme/$c/tls_key") (the identity's key)" ||
+		fail "$hash: $c state $(<"/sys/class/nvme/$c/state"), tls_key $(cat "/sys/class/nvme/$c/tls_key" 2>&1), expected $(printf '%08x' "$key")"
 	ss -tni state established '( dport = :4420 )' >/tmp/nvme/ss.out 2>&1
 	n=$(grep -c 'tcp-ulp-tls version: 1.3 cipher: ' /tmp/nvme/ss.out)
 	cipher=$(grep -o 'tcp-ulp-tls version: 1.3 cipher: [a-z0-9-]*' /tmp/nvme/ss.out |
@@ -162,10 +163,7 @@ connected() {
 	fi
 	# Without NVMe multipath the namespace is ${c}n1.
 	ns=/dev/${c}n1
-	for _ in $(seq 1 150); do
-		[ -b "$ns" ] && break
-		sleep 0.2
-	done
+	wait_for 30 test -b "$ns"
 	head -c "$bytes" /dev/urandom >/tmp/nvme/data
 	sum=$(sha256sum </tmp/nvme/data)
 	if [ -b "$ns" ] &&

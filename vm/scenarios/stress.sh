@@ -24,7 +24,7 @@ mod=$(find_module "$variant")
 [ -n "$mod" ] || { fail "tagtest.ko for $(uname -r) ($variant) not found (make -C vm/module VARIANT=$variant)"; finish; }
 insmod "$mod" port=$port timeout_ms=20000 || { fail "insmod $mod"; finish; }
 ok "insmod ${mod#"$top"/}"
-for _ in $(seq 1 50); do [ -r $T/pending ] && break; sleep 0.1; done
+wait_for 30 test -r $T/pending
 
 # The agents: each serves requests until none came for 8 s.
 d=/tmp/stress
@@ -37,7 +37,7 @@ a2=$!
 a3=$!
 "$H" -n 0 -w 8 sleep=30 done status=0 tag=late done tag=again >$d/twice 2>$d/twice.err &
 a4=$!
-sleep 1	# let them join the group (the kernel drops requests nobody listens for)
+nap 1	# let them join the group (the kernel drops requests nobody listens for)
 
 # The clients: N connections, P at a time; one in four hangs up at once,
 # the others keep the connection 0-300 ms and send a few bytes.
@@ -65,12 +65,11 @@ EOF
 [ $? = 0 ] && ok "$N client connections made ($P at a time)" || fail "client connections"
 
 # Every connection completes: pending back to 0.
-for _ in $(seq 1 300); do
-	[ "$(cat $T/pending)" = 0 ] && [ "$(grep -c . $T/sessions)" -ge "$N" ] && break
-	sleep 0.1
-done
+# all_done: nothing pending and $N sessions recorded.
+all_done() { count_of $T/sessions ""; [ "$(<$T/pending)" = 0 ] && [ "$count" -ge "$N" ]; }
+wait_for 90 all_done
 end=$(date +%s.%N)
-p=$(cat $T/pending)
+p=$(<$T/pending)
 [ "$p" = 0 ] && ok "pending returned to 0 ($(awk -v a="$start" -v b="$end" 'BEGIN{printf "%.1f", b-a}') s)" ||
 	fail "pending is $p, want 0"
 wait $a1 $a2 $a3 $a4

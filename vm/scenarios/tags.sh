@@ -95,7 +95,7 @@ for c in "${clients[@]}"; do
 	# Wait for the kernel to have the session's completion recorded.
 	wait_sessions "$n"
 done
-sleep 0.5
+nap 0.5
 
 # Four sessions had both directions of kTLS installed (software crypto).
 rx=$(( $(tls_stat TlsRxSw) - rx0 )) tx=$(( $(tls_stat TlsTxSw) - tx0 ))
@@ -105,7 +105,7 @@ rx=$(( $(tls_stat TlsRxSw) - rx0 )) tx=$(( $(tls_stat TlsTxSw) - tx0 ))
 # 6. What the kernel delivered.
 echo "--- $dbg/sessions"
 cat $dbg/sessions
-echo "--- pending: $(cat $dbg/pending)"
+echo "--- pending: $(<$dbg/pending)"
 check_no_pending
 [ "$(nsessions)" = "${#clients[@]}" ] && ok "${#clients[@]} sessions completed" ||
 	fail "$(nsessions) sessions completed, expected ${#clients[@]}"
@@ -153,11 +153,12 @@ echo
 echo x >$dbg/reset
 exec 5<>/dev/tcp/127.0.0.1/$port
 child=
-for _ in $(seq 1 100); do
+# sandboxed_child: tlstagd has a handshake child ($child) under its seccomp filter.
+sandboxed_child() {
 	child=$(agent_children | head -n 1)
-	[ -n "$child" ] && [ "$(proc_status "$child" Seccomp)" = 2 ] && break
-	sleep 0.1
-done
+	[ -n "$child" ] && [ "$(proc_status "$child" Seccomp)" = 2 ]
+}
+wait_for 30 sandboxed_child
 if [ -z "$child" ]; then
 	fail "no handshake child for a silent client"
 else
@@ -210,20 +211,15 @@ echo x >$dbg/reset
 client_start 60 bob open
 opid=$cpid
 echo "still here" >&3
-for _ in $(seq 1 150); do
-	grep -qxF "still here" /tmp/cli-open.out 2>/dev/null && break
-	sleep 0.2
-done
-grep -qxF "still here" /tmp/cli-open.out && ok "open echo session" ||
+wait_for 30 echoed /tmp/cli-open.out "still here"
+echoed /tmp/cli-open.out "still here" && ok "open echo session" ||
 	fail "no echo on the session kept open"
 kill -STOP "$apid"
 exec 4<>/dev/tcp/127.0.0.1/$port
-for _ in $(seq 1 50); do
-	[ "$(cat $dbg/pending)" = 1 ] && break
-	sleep 0.2
-done
-[ "$(cat $dbg/pending)" = 1 ] && ok "one handshake pending (agent stopped)" ||
-	fail "pending is $(cat $dbg/pending), expected 1"
+one_pending() { [ "$(<$dbg/pending)" = 1 ]; }
+wait_for 30 one_pending
+[ "$(<$dbg/pending)" = 1 ] && ok "one handshake pending (agent stopped)" ||
+	fail "pending is $(<$dbg/pending), expected 1"
 t0=$(date +%s.%N)
 if rmmod tagtest; then
 	ok "rmmod tagtest with an echo session open and a handshake pending ($(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s)"
