@@ -8,11 +8,14 @@
 # commit). Each commit builds vmlinux: every object compiled and linked;
 # bzImage would only add compressing it.
 #
-# The walk goes from the bottom of the series up. The unpatched kernel
-# (VARIANT=notags, built first if missing) is the base commit with the
-# same configuration, laid out the same way (source at ../../linux from
-# the object directory): ccache serves the first commit all but the files
-# it changes, and each later step recompiles only what one patch touched.
+# The walk goes from the top of the series down. The debug VM kernel
+# (VARIANT=debug, built first if missing) is the top commit with the same
+# configuration, laid out the same way (source at ../../linux from the
+# object directory): ccache serves the whole first step, and each later
+# step recompiles only what one patch touched. Going down, bisect can
+# start as soon as the debug kernel is built (make check runs it beside
+# the unpatched kernel's build, which compiles the base's files once for
+# both). Each line gives the step's wall time.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +27,7 @@ export CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=1
 
 "$top/scripts/deps.sh" kernel vm || exit 1
 [ -d "$tree/.git" ] || "$top/scripts/kernel-tree.sh" || exit 1
-VARIANT=notags "$top/scripts/vm-kernel.sh" --if-stale || exit 1
+VARIANT=debug "$top/scripts/vm-kernel.sh" --if-stale || exit 1
 
 if [ ! -e "$wt/.git" ]; then
 	# Anything else there (an older layout's build output) is rebuilt
@@ -52,14 +55,15 @@ git -C "$wt" checkout -q --detach "$(git -C "$tree" rev-parse HEAD)" || exit 1
 cp "$bdir/.config" "$bdir/config.series"
 
 passed=0 failed=0
-for c in $(git -C "$tree" rev-list --reverse base..HEAD); do
+for c in $(git -C "$tree" rev-list base..HEAD); do
 	subj=$(git -C "$tree" log -1 --format=%s "$c")
+	t0=$(date +%s)
 	git -C "$wt" checkout -q --detach "$c" || exit 1
 	cp "$bdir/config.series" "$bdir/.config"
 	if make -s -C "$wt" ARCH=x86_64 O="$bdir" olddefconfig >/dev/null 2>&1 &&
 	   nice -n 19 make -s -C "$wt" ARCH=x86_64 O="$bdir" CC="$cc" \
 		-j"$(nproc)" vmlinux > "$bdir/build.log" 2>&1; then
-		echo "ok   $subj"
+		echo "ok   $subj ($(($(date +%s) - t0)) s)"
 		passed=$((passed + 1))
 	else
 		echo "FAIL $subj"

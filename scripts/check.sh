@@ -5,10 +5,12 @@
 #
 # The suites overlap, so that neither core idles while a suite waits:
 #   host lane:    checkpatch, agent, nfs-utils (userspace builds and tests)
-#   kernel lane:  the debug kernel; kunit (a VM) while the unpatched kernel
-#                 builds; then, once the host lane is done (e2e rebuilds
-#                 what the agent and nfs-utils suites build), e2e (two
-#                 VMs at a time) and bisect beside it
+#   kernel lane:  the debug kernel; then bisect (which walks down from
+#                 the debug kernel's objects) from start to end, beside
+#                 kunit (a VM) and the unpatched kernel's build, then,
+#                 once the host lane is done (e2e rebuilds what the agent
+#                 and nfs-utils suites build), beside e2e (two VMs at a
+#                 time)
 # Every kernel build runs at nice 19, so the host lane's tests and the
 # VMs (whose timeouts are wall-clock) come first. Each suite's output is
 # printed when it ends; the summary is in the order of all_suites.
@@ -79,15 +81,21 @@ set -m
 host_lane=$!
 (
 	set +m
-	# The kernels first: the debug one (kunit and e2e boot it), then the
-	# unpatched one (bisect starts from its objects, e2e boots it), built
-	# while the KUnit VM runs. Their logs: build/logs/vm-kernel-*.log; a
+	# The kernels first: the debug one (kunit and e2e boot it, bisect
+	# starts from its objects), then the unpatched one (e2e boots it),
+	# built while the KUnit VM runs. Their logs: build/logs/vm-kernel-*.log; a
 	# failed build is reported by the suite that needs the kernel.
 	if want kunit || want e2e || want bisect; then
 		VARIANT=debug scripts/vm-kernel.sh --if-stale >/dev/null 2>&1
 	fi
+	# bisect builds at nice 19 beside the VMs, which come first.
+	bisect=
+	if want bisect; then
+		( run bisect ) &
+		bisect=$!
+	fi
 	notags=
-	if want e2e || want bisect; then
+	if want e2e; then
 		VARIANT=notags scripts/vm-kernel.sh --if-stale >/dev/null 2>&1 &
 		notags=$!
 	fi
@@ -98,11 +106,8 @@ host_lane=$!
 	while kill -0 "$host_lane" 2>/dev/null; do
 		sleep 5
 	done
-	# bisect builds at nice 19 beside the VMs, which come first.
-	( run bisect ) &
-	bisect=$!
 	run e2e
-	wait "$bisect"
+	[ -z "$bisect" ] || wait "$bisect"
 ) &
 kernel_lane=$!
 set +m
