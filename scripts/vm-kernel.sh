@@ -10,7 +10,8 @@
 # (source at ../../linux from the object directory), so that ccache
 # serves it every object whose preprocessed source the series leaves
 # alone: the unpatched kernel costs the preprocessor, not a second full
-# build. scripts/bisect-check.sh starts from its objects.
+# build. scripts/bisect-check.sh uses the same layout to start from the
+# debug kernel's objects.
 # tinyconfig, then the fragments merged with merge_config.sh -m, then
 # olddefconfig; fails, naming them, if any requested option did not make it
 # into the final .config. Prints the time taken.
