@@ -97,8 +97,6 @@ fi
 
 # 5. One client session: echo over kTLS, then the recorded completion.
 n=0
-# reloaded_since N: tlstagd has logged more than N reloads.
-reloaded_since() { count_of "$d/log" "configuration reloaded"; [ "$count" -gt "$1" ]; }
 session() {	# label expected-tags
 	local label=$1 want=$2 cpid got cst l st peer tags rx0 tx0 rx tx
 	n=$((n + 1))

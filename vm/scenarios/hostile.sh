@@ -87,10 +87,6 @@ fi
 ok "insmod ${mod#"$top"/}"
 wait_for 30 test -r $T/pending
 
-# nsessions: how many sessions tagtest recorded, in $count.
-nsessions() { count_of $T/sessions ""; }
-# more_sessions N: tagtest recorded more than N.
-more_sessions() { nsessions; [ "$count" -gt "$1" ]; }
 requests=0	# connections made to the module
 # hs CASE HSDONE-ARGS...: a request for one new connection, answered by
 # hsdone; sets $l (hsdone's line) and $rec (the session line recorded
@@ -98,13 +94,13 @@ requests=0	# connections made to the module
 hs() {
 	local name=$1 before x i=0
 	shift
-	nsessions
+	count_of $T/sessions ""
 	before=$count
 	requests=$((requests + 1))
 	l=$("$H" -w 10 -C 127.0.0.1:$port "$@" 2>"$out/hsdone.err")
 	[ -s "$out/hsdone.err" ] && sed "s/^/  $name: /" "$out/hsdone.err"
 	rec=
-	wait_for 30 more_sessions "$before"
+	wait_for 30 has_sessions $((before + 1))
 	# The first line after the $before non-empty ones; more is a failure.
 	while IFS= read -r x; do
 		[ -n "$x" ] || continue
@@ -128,7 +124,6 @@ session() {
 # Files the run= steps write (between two DONEs, inside hsdone).
 snap() { echo "run=cat $T/pending >/tmp/p.$1; grep -c . $T/sessions >/tmp/s.$1"; }
 snapcheck() {	# CASE TAG: request still pending, nothing recorded
-	local p s
 	local p='' s=''
 	[ -r /tmp/p."$2" ] && p=$(</tmp/p."$2")
 	[ -r /tmp/s."$2" ] && s=$(</tmp/s."$2")
@@ -140,7 +135,7 @@ snapcheck() {	# CASE TAG: request still pending, nothing recorded
 }
 
 # Unprivileged DONE: refused, request still pending; then a real DONE.
-nsessions; n=$count
+n=$(nsessions)
 hs unpriv done unpriv status=0 tag=u "$(snap u)" done status=0 tag=u
 expect "unprivileged DONE (uid 65534, no caps)" "$l" accept=0 done1=-1 done2=0
 snapcheck "unprivileged DONE" u "$n"
@@ -158,7 +153,7 @@ hs nul-first done tag=ok 'tag=\0x' tag=ok2
 expect "good tags around a tag starting with NUL" "$l" done1=-22
 session "good tags around a tag starting with NUL" -5 -
 
-nsessions; n=$count
+n=$(nsessions)
 hs erange done tag= "$(snap e1)" done 'tag=\{256}y' "$(snap e2)" done status=0 tag=fixed
 expect "zero-length tag, then 256-byte tag, then a correct DONE" "$l" done1=-34 done2=-34 done3=0
 snapcheck "zero-length tag" e1 "$n"
@@ -207,7 +202,7 @@ hs nostatus done nostatus tag=x
 expect "DONE without a status attribute" "$l" done1=0
 session "DONE without a status attribute: -EIO" -5 -
 
-nsessions; n=$count
+n=$(nsessions)
 hs badfd done fd=9999 tag=x "$(snap b1)" done fd=self tag=x "$(snap b2)" done tag=good
 expect "DONE with an unknown sockfd, then one for a non-handshake socket, then the right one" "$l" done1=-9 done2=-16 done3=0
 snapcheck "unknown sockfd" b1 "$n"
@@ -235,7 +230,7 @@ session "eight racing DONEs: one completion" 0 r8
 none_pending() { [ "$(<$T/pending)" = 0 ]; }
 wait_for 30 none_pending
 p=$(<$T/pending)
-nsessions; n=$count
+n=$(nsessions)
 dup=$(cut -d' ' -f1 $T/sessions | sort | uniq -d | tr '\n' ' ')
 [ "$p" = 0 ] && ok "pending returned to 0" || fail "pending is $p, want 0"
 [ "$n" -ge "$requests" ] && [ -z "$dup" ] &&

@@ -258,6 +258,8 @@ agent_start() {
 agent_up() { agent_listening || ! alive "$apid"; }
 # agent_listening: tlstagd has logged that it listens for handshake requests.
 agent_listening() { file_has "$d/log" "listening for handshake requests"; }
+# reloaded_since N: tlstagd has logged more than N configuration reloads.
+reloaded_since() { count_of "$d/log" "configuration reloaded"; [ "$count" -gt "$1" ]; }
 # agent_stop: SIGTERM tlstagd, SIGKILL it (a failure) if still running after 10 s; its exit status in $ast.
 agent_stop() {
 	kill -TERM "$apid" 2>/dev/null

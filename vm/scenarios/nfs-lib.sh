@@ -73,8 +73,6 @@ use_cert() {
 	count_of "$d/log" "configuration reloaded"
 	reloads=$count
 }
-# reloaded_since N: tlstagd has logged more than N reloads.
-reloaded_since() { count_of "$d/log" "configuration reloaded"; [ "$count" -gt "$1" ]; }
 # nfs_tmpfs NAME...: a tmpfs at $srv, and one at $srv/NAME for each NAME.
 nfs_tmpfs() {
 	mkdir -p "$srv" "$run/state" "$mnt"
